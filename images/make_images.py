@@ -1,0 +1,75 @@
+"""Draw the course's diagrams into images/ (run: `make images`). Same bytes on every run.
+
+    python images/make_images.py           write every figure
+    python images/make_images.py --check   exit 1 if a committed figure differs from what the script draws
+"""
+
+import pathlib
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "notebooks"))
+from softmax_ce import functional as npF  # noqa: E402
+from softmax_ce.plotting import png_bytes  # noqa: E402
+
+
+def softmax_pipeline():
+    """logits -> exp -> divide by the sum -> probabilities, for the logits [2.0, 1.0, 0.1]."""
+    z = np.array([2.0, 1.0, 0.1])
+    e = np.exp(z)
+    p = npF.softmax(z, dim=0)
+    stages = [
+        ("logits z", z, [f"{v:.1f}" for v in z], "C0"),
+        ("exp(z)", e, [f"{v:.3f}" for v in e], "C1"),
+        (f"exp(z) / {e.sum():.3f} (sums to 1)", p, [f"{v:.4f}" for v in p], "C2"),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.0), gridspec_kw={"wspace": 0.6})
+    for ax, (title, values, labels, color) in zip(axes, stages):
+        bars = ax.bar(range(3), values, color=color, width=0.6)
+        ax.bar_label(bars, labels, padding=2, fontsize=9)
+        ax.set_xticks(range(3), ["class 0", "class 1", "class 2"], fontsize=8)
+        ax.set_ylim(0, values.max() * 1.25)
+        ax.set_title(title, fontsize=10)
+        ax.grid(False)
+    for left, right, text in [(axes[0], axes[1], "exponentiate"), (axes[1], axes[2], "normalise")]:
+        x0 = left.get_position().x1
+        x1 = right.get_position().x0
+        fig.text((x0 + x1) / 2, 0.52, "→", ha="center", va="center", fontsize=22)
+        fig.text((x0 + x1) / 2, 0.42, text, ha="center", va="center", fontsize=8)
+    fig.suptitle("softmax([2.0, 1.0, 0.1]) = [0.6590, 0.2424, 0.0986]", fontsize=11, y=1.02)
+    return fig
+
+
+FIGURES = {"softmax_pipeline.png": softmax_pipeline}
+
+
+def render(name):
+    fig = FIGURES[name]()
+    data = png_bytes(fig)
+    plt.close(fig)
+    return data
+
+
+def main(args):
+    stale = []
+    for name in FIGURES:
+        data, path = render(name), HERE / name
+        if "--check" in args:
+            if not path.exists() or path.read_bytes() != data:
+                stale.append(name)
+        else:
+            path.write_bytes(data)
+            print(f"wrote {path.relative_to(HERE.parent)}")
+    for name in stale:
+        print(f"images/{name} differs from what make_images.py draws: run `make images`")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,298 @@
+"""Exercise checkers. Each one prints "Correct" or exactly what is wrong, returns True/False, and never crashes.
+
+A checker calls the learner's function on fixed inputs, compares with ``softmax_ce.functional`` and,
+when the answer is wrong, looks for the usual mistake (wrong axis, overflow, a missing minus sign...)
+so the message says what to fix. Exercises use ``passed = check_x(my_fn)``; solutions ``assert check_x(...)``.
+"""
+
+import math
+
+import numpy as np
+
+from . import functional as npF
+
+NOT_DONE = "your function raised NotImplementedError: replace `raise NotImplementedError` with your code"
+
+
+def _verdict(ok, message):
+    print(("Correct! " if ok else "Not yet: ") + message)
+    return ok
+
+
+def _run(fn, *args):
+    """(result as a float array, None) or (None, what went wrong)."""
+    if not callable(fn):
+        return None, f"expected a function, got {type(fn).__name__}"
+    try:
+        out = fn(*args)
+    except NotImplementedError:
+        return None, NOT_DONE
+    except Exception as e:  # a checker reports the learner's error instead of crashing the notebook
+        return None, f"your function raised {type(e).__name__}: {e}"
+    if out is None:
+        return None, "your function returned None: did you forget `return`?"
+    if hasattr(out, "detach"):
+        out = out.detach().numpy()
+    try:
+        return np.asarray(out, dtype=np.float64), None
+    except (TypeError, ValueError):
+        return None, f"your function returned {type(out).__name__}, not numbers"
+
+
+def _same(a, b, rtol=1e-6, atol=1e-9):
+    return a is not None and np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=rtol, atol=atol)
+
+
+def _shape_msg(out, expected):
+    if np.shape(out) != np.shape(expected):
+        return f"expected an output of shape {np.shape(expected)}, got {np.shape(out)}"
+    return None
+
+
+# ----------------------------------------------------------------------------- 01_softmax
+
+_BATCH = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [1000.0, 999.0, -1000.0]])
+
+
+def check_softmax_rows(fn):
+    """Exercise 01.1: ``fn(x)`` is the softmax of each row of a 2-D batch, stable for large logits."""
+    out, err = _run(fn, _BATCH[:2])
+    if err:
+        return _verdict(False, err)
+    want = npF.softmax(_BATCH[:2], dim=-1)
+    if msg := _shape_msg(out, want):
+        return _verdict(False, msg)
+    if not _same(out, want):
+        if np.allclose(out.sum(axis=0), 1):
+            return _verdict(False, "each column sums to 1: you normalised over axis=0 (the batch). Sum over axis=-1, keepdims=True")
+        if not np.allclose(out.sum(axis=-1), 1):
+            return _verdict(False, f"rows should sum to 1 but sum to {np.round(out.sum(axis=-1), 4).tolist()}")
+        return _verdict(False, f"rows sum to 1 but the values differ: for [2.0, 1.0, 0.1] expected {np.round(want[0], 4).tolist()}")
+    with np.errstate(all="ignore"):
+        big, err = _run(fn, _BATCH)
+    if err:
+        return _verdict(False, err)
+    if not np.all(np.isfinite(big)):
+        return _verdict(False, "the row [1000, 999, -1000] gives nan/inf: exp(1000) overflows. Subtract each row's max first")
+    if not _same(big, npF.softmax(_BATCH, dim=-1)):
+        return _verdict(False, "small logits work, but the row [1000, 999, -1000] gives the wrong probabilities")
+    return _verdict(True, "rows sum to 1, each row matches npF.softmax(x, dim=-1), and logits of 1000 do not overflow.")
+
+
+def check_temperature(fn):
+    """Exercise 01.2: ``fn(z, T)`` is softmax(z / T) over the last axis."""
+    z = np.array([2.0, 1.0, 0.1])
+    for T in (0.5, 1.0, 4.0):
+        out, err = _run(fn, z, T)
+        if err:
+            return _verdict(False, err)
+        want = npF.softmax(z / T, dim=-1)
+        if _same(out, want):
+            continue
+        if _same(out, npF.softmax(z * T, dim=-1)):
+            return _verdict(False, f"at T={T} you computed softmax(z * T); temperature divides the logits: softmax(z / T)")
+        return _verdict(False, f"at T={T} expected {np.round(want, 4).tolist()}, got {np.round(out, 4).tolist()}")
+    return _verdict(True, "softmax(z / T): T < 1 sharpens, T > 1 flattens the distribution.")
+
+
+def check_logits_from_probs(fn):
+    """Exercise 01.3: ``fn(p)`` returns logits z with softmax(z) == p (any constant shift is fine)."""
+    p = np.array([0.65900114, 0.24243297, 0.09856589])
+    out, err = _run(fn, p)
+    if err:
+        return _verdict(False, err)
+    if msg := _shape_msg(out, p):
+        return _verdict(False, msg)
+    if not np.all(np.isfinite(out)):
+        return _verdict(False, "your logits contain inf or nan")
+    if _same(out, p):
+        return _verdict(False, "you returned the probabilities themselves; softmax(p) is not p. Which function undoes exp?")
+    if not _same(npF.softmax(out, dim=-1), p, rtol=1e-6):
+        return _verdict(False, f"softmax(your logits) = {np.round(npF.softmax(out, dim=-1), 4).tolist()}, not p")
+    return _verdict(True, f"softmax(z) == p. Your z is {np.round(out, 4).tolist()}; np.log(p) + c works for every constant c.")
+
+
+# ----------------------------------------------------------------------------- 02_cross_entropy
+
+
+def check_cross_entropy_onehot(fn):
+    """Exercise 02.1: ``fn(y, p)`` is the mean over the batch of −Σ_c y log p, for one-hot y of shape (N, C)."""
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    out, err = _run(fn, y, p)
+    if err:
+        return _verdict(False, err)
+    want = float(np.mean(-np.sum(y * np.log(p), axis=1)))
+    if out.shape != ():
+        return _verdict(False, f"expected one number (the mean over the batch), got shape {out.shape}")
+    got = float(out)
+    if math.isclose(got, -want, rel_tol=1e-6):
+        return _verdict(False, "the sign is flipped: cross-entropy is −Σ y log p, which is >= 0")
+    if math.isclose(got, 2 * want, rel_tol=1e-6):
+        return _verdict(False, "you summed over the batch; average over the N samples instead")
+    if math.isclose(got, want / math.log(10), rel_tol=1e-6):
+        return _verdict(False, "you used log10; cross-entropy uses the natural log (np.log)")
+    if not math.isclose(got, want, rel_tol=1e-6):
+        return _verdict(False, f"expected {want:.4f}, got {got:.4f}")
+    return _verdict(True, f"mean cross-entropy {got:.4f} = (0.3567 + 0.5108) / 2.")
+
+
+def check_cross_entropy_from_logits(fn):
+    """Exercise 02.2: ``fn(z, y)`` is −log softmax(z)[y] for one logit vector z and a class index y, without overflow."""
+    cases = [(np.array([2.0, 1.0, 0.1]), 0), (np.array([0.5, 2.0, 0.3]), 0), (np.array([1000.0, 0.0, -1000.0]), 1)]
+    for z, y in cases:
+        with np.errstate(all="ignore"):
+            out, err = _run(fn, z, y)
+        if err:
+            return _verdict(False, err)
+        want = float(npF.cross_entropy(z, np.array(y)))
+        if out.shape != ():
+            return _verdict(False, f"expected one number, got shape {out.shape}")
+        if not np.isfinite(out):
+            return _verdict(False, f"for z={z.tolist()} you got {float(out)}: exp overflows. Use logsumexp(z) − z[y] with the max subtracted")
+        if math.isclose(float(out), -want, rel_tol=1e-6):
+            return _verdict(False, "the sign is flipped: the loss is −log p_y = logsumexp(z) − z_y")
+        if not math.isclose(float(out), want, rel_tol=1e-6):
+            return _verdict(False, f"for z={z.tolist()}, y={y} expected {want:.4f}, got {float(out):.4f}")
+    return _verdict(True, "0.4170 and 1.8406 as in torch, and a finite 1000.0 for logits of ±1000.")
+
+
+def check_true_class_probability(p):
+    """Exercise 02.3: the probability of the true class that gives a cross-entropy of exactly 1.0."""
+    if p is None:
+        return _verdict(False, "replace None with your answer, a number")
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        return _verdict(False, f"expected a number, got {type(p).__name__}")
+    if math.isclose(p, 0.1, rel_tol=1e-6):
+        return _verdict(False, "0.1 gives a loss of 1 with log10, but cross-entropy uses the natural log")
+    if not 0 < p <= 1:
+        return _verdict(False, f"{p} is not a probability in (0, 1]")
+    if not math.isclose(-math.log(p), 1.0, rel_tol=1e-4):
+        return _verdict(False, f"−log({p:.4f}) = {-math.log(p):.4f}, not 1.0")
+    return _verdict(True, f"p = e^-1 = {p:.4f}: a loss of 1 means the model gave the right class about 37%.")
+
+
+# ----------------------------------------------------------------------------- 03_batching
+
+_LOGITS = np.array([[0.1, 0.2, 3.9], [1.2, 0.1, 0.3], [0.3, 2.2, 0.2], [0.9, 0.2, 0.1]])
+_TARGETS = np.array([2, 0, 1, 2])
+
+
+def check_batch_cross_entropy(fn):
+    """Exercise 03.1: ``fn(logits, targets, reduction)`` for (N, C) logits, (N,) int targets, all 3 reductions."""
+    for reduction in ("none", "sum", "mean"):
+        with np.errstate(all="ignore"):
+            out, err = _run(fn, _LOGITS, _TARGETS, reduction)
+        if err:
+            return _verdict(False, f"with reduction={reduction!r}: {err}")
+        want = npF.cross_entropy(_LOGITS, _TARGETS, reduction=reduction)
+        if msg := _shape_msg(out, want):
+            return _verdict(False, f"with reduction={reduction!r}: {msg}")
+        if _same(out, want):
+            continue
+        per_sample = npF.cross_entropy(_LOGITS, _TARGETS, reduction="none")
+        if reduction == "mean" and _same(out, per_sample.sum()):
+            return _verdict(False, "reduction='mean' returned the sum; divide by the batch size N")
+        if reduction == "sum" and _same(out, per_sample.mean()):
+            return _verdict(False, "reduction='sum' returned the mean; add the per-sample losses up")
+        return _verdict(False, f"with reduction={reduction!r} expected {np.round(want, 4).tolist()}, got {np.round(out, 4).tolist()}")
+    return _verdict(True, "per-sample losses, their sum and their mean all match npF.cross_entropy.")
+
+
+def check_accuracy(fn):
+    """Exercise 03.2: ``fn(logits, targets)`` is the fraction of rows whose argmax equals the target."""
+    out, err = _run(fn, _LOGITS, _TARGETS)
+    if err:
+        return _verdict(False, err)
+    want = float(np.mean(_LOGITS.argmax(axis=1) == _TARGETS))
+    if out.shape != ():
+        return _verdict(False, f"expected one number, got shape {out.shape}")
+    if math.isclose(float(out), want * len(_TARGETS)):
+        return _verdict(False, "that is the number of correct rows; accuracy is the fraction (divide by N)")
+    if not math.isclose(float(out), want):
+        return _verdict(False, f"expected {want:.4f}, got {float(out):.4f}")
+    return _verdict(True, f"accuracy {want:.4f}: 3 of 4 rows have their largest logit at the true class.")
+
+
+def check_combine_means(fn):
+    """Exercise 03.3: ``fn(means, sizes)`` turns per-micro-batch mean losses into the full-batch mean."""
+    means, sizes = np.array([0.5, 2.0, 1.0]), np.array([4, 1, 3])
+    out, err = _run(fn, means, sizes)
+    if err:
+        return _verdict(False, err)
+    want = float((means * sizes).sum() / sizes.sum())
+    if out.shape != ():
+        return _verdict(False, f"expected one number, got shape {out.shape}")
+    if math.isclose(float(out), float(means.mean())):
+        return _verdict(False, "that is the mean of the means; a micro-batch of 1 sample must not count as much as one of 4")
+    if not math.isclose(float(out), want, rel_tol=1e-9):
+        return _verdict(False, f"expected {want:.4f}, got {float(out):.4f}")
+    return _verdict(True, f"Σ mean_k · n_k / Σ n_k = {want:.4f}, not the mean of means {means.mean():.4f}.")
+
+
+# ----------------------------------------------------------------------------- 04_binary_vs_multiclass
+
+
+def check_bce_with_logits(fn):
+    """Exercise 04.1: ``fn(x, y)`` is the mean binary cross-entropy on logits, exact even for |x| = 1000."""
+    x = np.array([0.5, -1.0, 3.0, 1000.0, -1000.0])
+    y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
+    with np.errstate(all="ignore"):
+        out, err = _run(fn, x, y)
+    if err:
+        return _verdict(False, err)
+    want = float(npF.binary_cross_entropy_with_logits(x, y))
+    if out.shape != ():
+        return _verdict(False, f"expected one number (the mean), got shape {out.shape}")
+    if not np.isfinite(out):
+        return _verdict(False, "the logits ±1000 give inf/nan: rewrite log σ(x) as −(max(−x, 0) + log1p(exp(−|x|)))")
+    clamped = float(npF.binary_cross_entropy(npF.sigmoid(x), y))
+    if math.isclose(float(out), clamped, rel_tol=1e-9):
+        return _verdict(False, f"{float(out):.4f} is the clamped value of BCELoss(sigmoid(x)); the exact loss is {want:.4f}")
+    if not math.isclose(float(out), want, rel_tol=1e-6):
+        return _verdict(False, f"expected {want:.4f}, got {float(out):.4f}")
+    return _verdict(True, f"{want:.4f}, including the exact 1000.0 for the confident mistake x = 1000, y = 0.")
+
+
+_LOSS_CHOICE = {
+    "spam or not spam": "BCEWithLogitsLoss",
+    "which of 10 digits": "CrossEntropyLoss",
+    "which of 20 tags a photo has (any number of them)": "BCEWithLogitsLoss",
+}
+
+
+def check_loss_choice(answers):
+    """Exercise 04.2: ``answers`` maps each task in ``LOSS_TASKS`` to the name of a torch.nn loss class."""
+    if not isinstance(answers, dict):
+        return _verdict(False, f"expected a dict from task to loss name, got {type(answers).__name__}")
+    missing = [task for task in _LOSS_CHOICE if task not in answers]
+    if missing:
+        return _verdict(False, f"no answer for {missing[0]!r}")
+    for task, want in _LOSS_CHOICE.items():
+        got = str(answers[task]).replace("nn.", "").strip()
+        if got in ("BCELoss", "NLLLoss"):
+            return _verdict(False, f"{task!r}: {got} needs probabilities / log-probabilities from an extra layer; pick the loss that takes logits")
+        if got != want:
+            return _verdict(False, f"{task!r}: {got} is not the usual choice; think about how many labels one example can have")
+    return _verdict(True, "one label of two: BCEWithLogitsLoss; one of many: CrossEntropyLoss; several at once: BCEWithLogitsLoss per label.")
+
+
+LOSS_TASKS = tuple(_LOSS_CHOICE)
+
+
+def check_sigmoid_logit(fn):
+    """Exercise 04.3: ``fn(z)`` maps two-class logits (N, 2) to one logit s (N,) with σ(s) = softmax(z)[:, 1]."""
+    z = np.array([[2.0, 1.0], [0.5, 2.0], [-3.0, 4.0]])
+    out, err = _run(fn, z)
+    if err:
+        return _verdict(False, err)
+    want = z[:, 1] - z[:, 0]
+    if msg := _shape_msg(out, want):
+        return _verdict(False, msg)
+    if _same(out, -want):
+        return _verdict(False, "the sign is flipped: σ(z1 − z0) is the probability of class 1")
+    if not _same(npF.sigmoid(out), npF.softmax(z, dim=1)[:, 1]):
+        return _verdict(False, "σ(your logit) does not equal the softmax probability of class 1")
+    return _verdict(True, "s = z1 − z0: a two-class softmax is a sigmoid of the logit difference.")

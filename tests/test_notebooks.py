@@ -1,0 +1,139 @@
+"""The notebooks as files: structure, stored outputs, the seeds' numbers, and proof that nbval really checks them.
+
+nbval itself (in `make test`) re-executes every notebook and compares each cell's output with the stored one.
+These tests check what nbval cannot: that the stored outputs are complete, clean and hold what the course promises.
+"""
+
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+IDS = [nb.stem for nb in NOTEBOOKS]
+
+# Every number the two seed tutorials print, and the notebook whose stored outputs must show it.
+SEED_OUTPUTS = {
+    "01_softmax": [
+        "Softmax of [2.  1.  0.1] is [0.65900114 0.24243297 0.09856589]",
+        "Softmax of tensor([2.0000, 1.0000, 0.1000]) is tensor([0.6590, 0.2424, 0.0986])",
+    ],
+    "02_cross_entropy": [
+        "Loss1 numpy: 0.35667494393873245", "Loss2 numpy: 2.3025850929940455", "(0.3567)", "(2.3026)",
+        "Loss1 torch: 0.4170299470424652", "Loss2 torch: 1.840616226196289", "(0.4170)", "(1.8406)",
+        "Prediction1 torch: 0", "Prediction2 torch: 1", "tensor([0])", "tensor([1])",
+    ],
+    "03_batching": [
+        "Batch Loss1: 0.2834", "Batch Loss2: 1.6418",
+        "Actual class: tensor([2, 0, 1]), Y_pred1: tensor([2, 0, 1]), Y_pred2: tensor([0, 2, 0])",
+        "loss1 torch: 0.3018", "loss2 torch: 1.6242", "tensor([2, 0, 1])\ntensor([0, 2, 1])",
+    ],
+}
+
+
+def load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def output_text(cell):
+    parts = []
+    for out in cell.get("outputs", []):
+        if out["output_type"] == "stream":
+            parts.append("".join(out["text"]))
+        elif "data" in out:
+            parts.append("".join(out["data"].get("text/plain", "")))
+    return "".join(parts)
+
+
+def test_the_course_has_its_notebooks():
+    assert [nb.stem for nb in NOTEBOOKS][:4] == ["01_softmax", "02_cross_entropy", "03_batching", "04_binary_vs_multiclass"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_stored_outputs_are_complete_and_clean(path):
+    nb = load(path)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), "run top to bottom: make outputs"
+    for cell in code:
+        for out in cell["outputs"]:
+            assert out["output_type"] != "error", f"stored error output in: {cell['source'][:80]}"
+            assert not (out["output_type"] == "stream" and out["name"] == "stderr"), f"stderr output (a warning?) in: {cell['source'][:80]}"
+        text = output_text(cell)
+        assert "np.float" not in text, "NumPy 2 scalar repr in an output: format numbers with an f-string"
+        assert "<Figure size" not in text, "show plots with softmax_ce.plotting.show(fig)"
+        assert not re.search(r"0x[0-9a-f]{6,}", text), "a memory address in an output"
+    assert any("image/png" in out.get("data", {}) for c in code for out in c["outputs"]), "no plot"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_structure_title_goals_exercises_solutions(path):
+    cells = load(path)["cells"]
+    first = "".join(cells[0]["source"])
+    assert cells[0]["cell_type"] == "markdown" and first.startswith(f"# {path.stem[:2]} · ")
+    assert "**What you will learn**" in first
+    sources = ["".join(c["source"]) for c in cells]
+    assert any("## Exercises" in s for s in sources)
+    exercises = [i for i, s in enumerate(sources) if cells[i]["cell_type"] == "code" and "passed = check_" in s]
+    assert 2 <= len(exercises) <= 4
+    for i in exercises:
+        solution = cells[i + 1]
+        assert "solution" in solution["metadata"].get("tags", []), f"cell {i + 1} should be the tagged solution"
+        assert "assert check_" in "".join(solution["source"])
+        assert output_text(cells[i]).splitlines()[-1].startswith("Not yet: "), "an unsolved exercise must say what is missing"
+        assert output_text(solution).splitlines()[-1].startswith("Correct! ")
+    assert any("$$" in s for s in sources), "formulas in LaTeX"
+
+
+@pytest.mark.parametrize("stem", SEED_OUTPUTS)
+def test_the_seed_tutorials_numbers_stand_in_the_outputs(stem):
+    nb = load(ROOT / "notebooks" / f"{stem}.ipynb")
+    text = "\n".join(output_text(c) for c in nb["cells"] if c["cell_type"] == "code")
+    missing = [s for s in SEED_OUTPUTS[stem] if s not in text]
+    assert not missing, f"{stem} no longer prints {missing}"
+
+
+def run_nbval(folder):
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "-q", "01_softmax.ipynb"],
+        cwd=folder, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_nbval_fails_when_a_stored_output_changes(tmp_path):
+    """The regression check is real: one changed digit in a stored output makes nbval fail, the original passes."""
+    shutil.copytree(ROOT / "notebooks" / "softmax_ce", tmp_path / "softmax_ce", ignore=shutil.ignore_patterns("__pycache__"))
+    original = (ROOT / "notebooks" / "01_softmax.ipynb").read_text(encoding="utf-8")
+    copy = tmp_path / "01_softmax.ipynb"
+
+    copy.write_text(original, encoding="utf-8")
+    clean = run_nbval(tmp_path)
+    assert clean.returncode == 0, clean.stdout[-3000:]
+
+    assert original.count("0.65900114 0.24243297") >= 1
+    copy.write_text(original.replace("0.65900114 0.24243297", "0.65900115 0.24243297", 1), encoding="utf-8")
+    changed = run_nbval(tmp_path)
+    assert changed.returncode == 1, changed.stdout[-3000:]
+    assert "1 failed" in changed.stdout and "0.65900115" in changed.stdout
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_referenced_image_and_link_exists(path):
+    sources = "\n".join("".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "markdown")
+    refs = re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", sources) + re.findall(r"<img[^>]+src=\"([^\"]+)\"", sources)
+    local = [r for r in refs if not re.match(r"[a-z]+:", r) and not r.startswith("#")]
+    missing = [r for r in local if not (path.parent / r.split("#")[0]).exists()]
+    assert not missing, f"{path.name} references missing files: {missing}"
+
+
+def test_readme_table_lists_exactly_the_notebooks_in_order():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\|\s*\[(\d\d)\]\(notebooks/(\d\d_\w+\.ipynb)\)", readme, flags=re.M)
+    assert [name for _, name in listed] == [p.name for p in NOTEBOOKS]
+    assert all(num == name[:2] for num, name in listed)
