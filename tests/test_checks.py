@@ -7,6 +7,7 @@ import pytest
 
 from softmax_ce import checks
 from softmax_ce import functional as npF
+from softmax_ce import gradients as G
 
 
 def naive_rows(x):
@@ -47,12 +48,16 @@ WRONG = [
     (checks.check_cross_entropy_onehot, lambda y, p: np.mean(np.sum(y * np.log(p), axis=1)), "sign"),
     (checks.check_cross_entropy_onehot, lambda y, p: -np.sum(y * np.log(p)), "summed over the batch"),
     (checks.check_cross_entropy_onehot, lambda y, p: np.mean(-np.sum(y * np.log10(p), axis=1)), "log10"),
+    (checks.check_cross_entropy_onehot, lambda y, p: np.mean(-np.log(p.max(axis=1))), "expected"),
     (checks.check_cross_entropy_onehot, lambda y, p: -np.sum(y * np.log(p), axis=1), "one number"),
     (checks.check_cross_entropy_from_logits, lambda z, y: -np.log(np.exp(z[y]) / np.exp(z).sum()), "overflows"),
     (checks.check_cross_entropy_from_logits, lambda z, y: z[y] - npF.logsumexp(z, dim=0), "sign"),
+    (checks.check_cross_entropy_from_logits, lambda z, y: -np.log(npF.softmax(z, dim=0)[y]), "log space"),
     (checks.check_batch_cross_entropy, lambda x, t, r: npF.cross_entropy(x, t, reduction="sum" if r == "mean" else r), "divide by the batch size"),
     (checks.check_batch_cross_entropy, lambda x, t, r: npF.cross_entropy(x, t, reduction="mean" if r == "sum" else r), "add the per-sample"),
     (checks.check_batch_cross_entropy, lambda x, t, r: npF.cross_entropy(x, t, reduction="mean"), "reduction='none'"),
+    (checks.check_batch_cross_entropy, lambda x, t, r: npF.cross_entropy(x, t, reduction=r) if np.abs(x).max() < 100
+     else np.full(() if r != "none" else len(t), np.nan), "stable log-softmax"),
     (checks.check_accuracy, lambda x, t: np.sum(x.argmax(axis=1) == t), "fraction"),
     (checks.check_accuracy, lambda x, t: np.mean(x.argmax(axis=0) == t), "raised ValueError"),
     (checks.check_combine_means, lambda m, n: m.mean(), "mean of the means"),
@@ -67,6 +72,18 @@ WRONG = [
 def test_right_answer_passes(checker, solution, capsys):
     assert checker(solution) is True
     assert capsys.readouterr().out.startswith("Correct!")
+
+
+def in_place_softmax(x):
+    x -= x.max(axis=1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(axis=1, keepdims=True)
+    return x
+
+
+def test_an_in_place_answer_is_accepted_and_cannot_corrupt_the_checker(capsys):
+    assert checks.check_softmax_rows(in_place_softmax) is True
+    assert checks.check_softmax_rows(lambda x: npF.softmax(x, dim=-1)) is True
 
 
 @pytest.mark.parametrize("checker, solution, hint", WRONG, ids=[f"{c.__name__}-{h}" for c, _, h in WRONG])
@@ -102,6 +119,8 @@ RIGHT_CHOICE = {"spam or not spam": "BCEWithLogitsLoss", "which of 10 digits": "
 
 @pytest.mark.parametrize("answers, ok, hint", [
     (RIGHT_CHOICE, True, "Correct"),
+    ({k: f"torch.nn.{v.split('.')[-1]}()" for k, v in RIGHT_CHOICE.items()}, True, "Correct"),
+    ({**RIGHT_CHOICE, "spam or not spam": "CrossEntropyLoss"}, True, "two logits"),
     ({**RIGHT_CHOICE, "spam or not spam": "BCELoss"}, False, "takes logits"),
     ({**RIGHT_CHOICE, "which of 20 tags a photo has (any number of them)": "CrossEntropyLoss"}, False, "how many labels"),
     ({"spam or not spam": "BCEWithLogitsLoss"}, False, "no answer for"),
@@ -110,4 +129,81 @@ RIGHT_CHOICE = {"spam or not spam": "BCEWithLogitsLoss", "which of 10 digits": "
 def test_check_loss_choice(answers, ok, hint, capsys):
     assert set(checks.LOSS_TASKS) == set(RIGHT_CHOICE)
     assert checks.check_loss_choice(answers) is ok
+    assert hint in capsys.readouterr().out
+
+
+def naive_lse(x):
+    return np.log(np.exp(x).sum(axis=1))
+
+
+STABILITY_RIGHT = [
+    (checks.check_logsumexp_rows, lambda x: npF.logsumexp(x, dim=1)),
+    (checks.check_log_softmax_rows, lambda x: npF.log_softmax(x, dim=1)),
+]
+STABILITY_WRONG = [
+    (checks.check_logsumexp_rows, naive_lse, "overflows"),
+    (checks.check_logsumexp_rows, lambda x: np.log(np.exp(x - x.max(axis=1, keepdims=True)).sum(axis=1)), "add it back"),
+    (checks.check_logsumexp_rows, lambda x: npF.logsumexp(x, dim=1, keepdim=True), "one value per row"),
+    (checks.check_logsumexp_rows, lambda x: npF.logsumexp(x, dim=1) + 1, "expected"),
+    (checks.check_logsumexp_rows, lambda x: np.log(np.exp(x - x.max()).sum(axis=1)) + x.max(), "underflows"),
+    (checks.check_log_softmax_rows, lambda x: np.log(npF.softmax(x, dim=1)), "log(softmax)"),
+    (checks.check_log_softmax_rows, lambda x: x - x.max(axis=1, keepdims=True), "expected"),
+]
+
+
+@pytest.mark.parametrize("checker, solution", STABILITY_RIGHT, ids=[c.__name__ for c, _ in STABILITY_RIGHT])
+def test_stability_right_answers_pass(checker, solution, capsys):
+    assert checker(solution) is True
+    assert capsys.readouterr().out.startswith("Correct!")
+
+
+@pytest.mark.parametrize("checker, solution, hint", STABILITY_WRONG, ids=[f"{c.__name__}-{h}" for c, _, h in STABILITY_WRONG])
+def test_stability_mistakes_get_their_hint(checker, solution, hint, capsys):
+    with np.errstate(all="ignore"):
+        assert checker(solution) is False
+    assert hint in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, ok, hint", [
+    (float(np.log(np.finfo(np.float32).max)), True, "Correct"), (88.72, True, "Correct"),
+    (709.78, False, "float64"), (11.09, False, "float16"), (3.4028235e38, False, "largest float32"),
+    (80.0, False, "higher"), (90.0, False, "lower"), (None, False, "replace None"), ("x", False, "expected a number"),
+])
+def test_check_overflow_threshold(answer, ok, hint, capsys):
+    assert checks.check_overflow_threshold(answer) is ok
+    assert hint in capsys.readouterr().out
+
+
+GRADIENT_RIGHT = [
+    (checks.check_softmax_jacobian, lambda z: G.softmax_jacobian(z)),
+    (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t)),
+    (checks.check_bce_grad, lambda x, y: G.binary_cross_entropy_with_logits_grad(x, y)),
+]
+GRADIENT_WRONG = [
+    (checks.check_softmax_jacobian, lambda z: -G.softmax_jacobian(z), "sign"),
+    (checks.check_softmax_jacobian, lambda z: np.diag(npF.softmax(z, dim=0)), "only the diagonal"),
+    (checks.check_softmax_jacobian, lambda z: np.diag(npF.softmax(z, dim=0) * (1 - npF.softmax(z, dim=0))), "off-diagonal"),
+    (checks.check_softmax_jacobian, lambda z: npF.softmax(z, dim=0), "C × C"),
+    (checks.check_softmax_jacobian, lambda z: np.outer(z, z), "expected"),
+    (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t, reduction="sum"), "divides it by N"),
+    (checks.check_cross_entropy_grad, lambda z, t: -G.cross_entropy_grad(z, t), "sign"),
+    (checks.check_cross_entropy_grad, lambda z, t: (z - np.eye(3)[t]) / len(t), "probabilities"),
+    (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t)[0], "one gradient row per sample"),
+    (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t) * 2, "expected"),
+    (checks.check_bce_grad, lambda x, y: npF.sigmoid(x) - y, "gradient of the sum"),
+    (checks.check_bce_grad, lambda x, y: (y - npF.sigmoid(x)) / x.size, "sign"),
+    (checks.check_bce_grad, lambda x, y: (npF.sigmoid(x) - y) / len(x), "all elements"),
+    (checks.check_bce_grad, lambda x, y: x * 0, "expected"),
+]
+
+
+@pytest.mark.parametrize("checker, solution", GRADIENT_RIGHT, ids=[c.__name__ for c, _ in GRADIENT_RIGHT])
+def test_gradient_right_answers_pass(checker, solution, capsys):
+    assert checker(solution) is True
+    assert capsys.readouterr().out.startswith("Correct!")
+
+
+@pytest.mark.parametrize("checker, solution, hint", GRADIENT_WRONG, ids=[f"{c.__name__}-{h}" for c, _, h in GRADIENT_WRONG])
+def test_gradient_mistakes_get_their_hint(checker, solution, hint, capsys):
+    assert checker(solution) is False
     assert hint in capsys.readouterr().out

@@ -23,6 +23,7 @@ def _run(fn, *args):
     """(result as a float array, None) or (None, what went wrong)."""
     if not callable(fn):
         return None, f"expected a function, got {type(fn).__name__}"
+    args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]  # an in-place answer must not corrupt ours
     try:
         out = fn(*args)
     except NotImplementedError:
@@ -73,7 +74,7 @@ def check_softmax_rows(fn):
     if err:
         return _verdict(False, err)
     if not np.all(np.isfinite(big)):
-        return _verdict(False, "the row [1000, 999, -1000] gives nan/inf: exp(1000) overflows. Subtract each row's max first")
+        return _verdict(False, "the row [1000, 999, -1000] gives nan/inf: exp overflows (or underflows to 0/0). Subtract each row's own max first")
     if not _same(big, npF.softmax(_BATCH, dim=-1)):
         return _verdict(False, "small logits work, but the row [1000, 999, -1000] gives the wrong probabilities")
     return _verdict(True, "rows sum to 1, each row matches npF.softmax(x, dim=-1), and logits of 1000 do not overflow.")
@@ -117,8 +118,8 @@ def check_logits_from_probs(fn):
 
 def check_cross_entropy_onehot(fn):
     """Exercise 02.1: ``fn(y, p)`` is the mean over the batch of −Σ_c y log p, for one-hot y of shape (N, C)."""
-    y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
-    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.6, 0.3, 0.1]])  # the last row's true class is not the likeliest
     out, err = _run(fn, y, p)
     if err:
         return _verdict(False, err)
@@ -128,13 +129,13 @@ def check_cross_entropy_onehot(fn):
     got = float(out)
     if math.isclose(got, -want, rel_tol=1e-6):
         return _verdict(False, "the sign is flipped: cross-entropy is −Σ y log p, which is >= 0")
-    if math.isclose(got, 2 * want, rel_tol=1e-6):
+    if math.isclose(got, 3 * want, rel_tol=1e-6):
         return _verdict(False, "you summed over the batch; average over the N samples instead")
     if math.isclose(got, want / math.log(10), rel_tol=1e-6):
         return _verdict(False, "you used log10; cross-entropy uses the natural log (np.log)")
     if not math.isclose(got, want, rel_tol=1e-6):
         return _verdict(False, f"expected {want:.4f}, got {got:.4f}")
-    return _verdict(True, f"mean cross-entropy {got:.4f} = (0.3567 + 0.5108) / 2.")
+    return _verdict(True, f"mean cross-entropy {got:.4f} = (0.3567 + 0.5108 + 1.2040) / 3.")
 
 
 def check_cross_entropy_from_logits(fn):
@@ -149,7 +150,8 @@ def check_cross_entropy_from_logits(fn):
         if out.shape != ():
             return _verdict(False, f"expected one number, got shape {out.shape}")
         if not np.isfinite(out):
-            return _verdict(False, f"for z={z.tolist()} you got {float(out)}: exp overflows. Use logsumexp(z) − z[y] with the max subtracted")
+            return _verdict(False, f"for z={z.tolist()} you got {float(out)}: exp overflows, or a probability underflows to 0 inside the log. "
+                                   "Work in log space: logsumexp(z) − z[y], with the max subtracted")
         if math.isclose(float(out), -want, rel_tol=1e-6):
             return _verdict(False, "the sign is flipped: the loss is −log p_y = logsumexp(z) − z_y")
         if not math.isclose(float(out), want, rel_tol=1e-6):
@@ -169,7 +171,7 @@ def check_true_class_probability(p):
         return _verdict(False, "0.1 gives a loss of 1 with log10, but cross-entropy uses the natural log")
     if not 0 < p <= 1:
         return _verdict(False, f"{p} is not a probability in (0, 1]")
-    if not math.isclose(-math.log(p), 1.0, rel_tol=1e-4):
+    if not math.isclose(-math.log(p), 1.0, rel_tol=1e-3):
         return _verdict(False, f"−log({p:.4f}) = {-math.log(p):.4f}, not 1.0")
     return _verdict(True, f"p = e^-1 = {p:.4f}: a loss of 1 means the model gave the right class about 37%.")
 
@@ -178,21 +180,25 @@ def check_true_class_probability(p):
 
 _LOGITS = np.array([[0.1, 0.2, 3.9], [1.2, 0.1, 0.3], [0.3, 2.2, 0.2], [0.9, 0.2, 0.1]])
 _TARGETS = np.array([2, 0, 1, 2])
+_CE_LOGITS = np.vstack([_LOGITS, [[1000.0, 0.0, -1000.0]]])  # the last row needs a stable log-softmax
+_CE_TARGETS = np.append(_TARGETS, 1)
 
 
 def check_batch_cross_entropy(fn):
     """Exercise 03.1: ``fn(logits, targets, reduction)`` for (N, C) logits, (N,) int targets, all 3 reductions."""
     for reduction in ("none", "sum", "mean"):
         with np.errstate(all="ignore"):
-            out, err = _run(fn, _LOGITS, _TARGETS, reduction)
+            out, err = _run(fn, _CE_LOGITS, _CE_TARGETS, reduction)
         if err:
             return _verdict(False, f"with reduction={reduction!r}: {err}")
-        want = npF.cross_entropy(_LOGITS, _TARGETS, reduction=reduction)
+        want = npF.cross_entropy(_CE_LOGITS, _CE_TARGETS, reduction=reduction)
         if msg := _shape_msg(out, want):
             return _verdict(False, f"with reduction={reduction!r}: {msg}")
         if _same(out, want):
             continue
-        per_sample = npF.cross_entropy(_LOGITS, _TARGETS, reduction="none")
+        if not np.all(np.isfinite(out)):
+            return _verdict(False, "the row [1000, 0, -1000] gives inf/nan: use a stable log-softmax, z − max − log Σ exp(z − max)")
+        per_sample = npF.cross_entropy(_CE_LOGITS, _CE_TARGETS, reduction="none")
         if reduction == "mean" and _same(out, per_sample.sum()):
             return _verdict(False, "reduction='mean' returned the sum; divide by the batch size N")
         if reduction == "sum" and _same(out, per_sample.mean()):
@@ -270,13 +276,18 @@ def check_loss_choice(answers):
     missing = [task for task in _LOSS_CHOICE if task not in answers]
     if missing:
         return _verdict(False, f"no answer for {missing[0]!r}")
+    two_logits = False
     for task, want in _LOSS_CHOICE.items():
-        got = str(answers[task]).replace("nn.", "").strip()
+        got = str(answers[task]).strip().removesuffix("()").split(".")[-1]  # "torch.nn.X()", "nn.X" or "X"
+        if task == "spam or not spam" and got == "CrossEntropyLoss":
+            two_logits = True  # also right: two logits + CrossEntropyLoss = one logit + BCEWithLogitsLoss (section 3)
+            continue
         if got in ("BCELoss", "NLLLoss"):
             return _verdict(False, f"{task!r}: {got} needs probabilities / log-probabilities from an extra layer; pick the loss that takes logits")
         if got != want:
             return _verdict(False, f"{task!r}: {got} is not the usual choice; think about how many labels one example can have")
-    return _verdict(True, "one label of two: BCEWithLogitsLoss; one of many: CrossEntropyLoss; several at once: BCEWithLogitsLoss per label.")
+    note = " (CrossEntropyLoss on two logits works for spam too; one logit + BCEWithLogitsLoss is the usual choice.)" if two_logits else ""
+    return _verdict(True, "one label of two: BCEWithLogitsLoss; one of many: CrossEntropyLoss; several at once: BCEWithLogitsLoss per label." + note)
 
 
 LOSS_TASKS = tuple(_LOSS_CHOICE)
@@ -296,3 +307,138 @@ def check_sigmoid_logit(fn):
     if not _same(npF.sigmoid(out), npF.softmax(z, dim=1)[:, 1]):
         return _verdict(False, "σ(your logit) does not equal the softmax probability of class 1")
     return _verdict(True, "s = z1 − z0: a two-class softmax is a sigmoid of the logit difference.")
+
+
+# ----------------------------------------------------------------------------- 05_numerical_stability
+
+_EXTREME = np.array([[1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -1001.0], [2.0, 1.0, 0.1], [0.0, -800.0, 5.0]])
+
+
+def check_logsumexp_rows(fn):
+    """Exercise 05.1: ``fn(x)`` is log Σ_j exp(x[n, j]) for each row of a 2-D array, exact for ±1000."""
+    with np.errstate(all="ignore"):
+        out, err = _run(fn, _EXTREME)
+    if err:
+        return _verdict(False, err)
+    want = npF.logsumexp(_EXTREME, dim=1)
+    if msg := _shape_msg(out, want):
+        return _verdict(False, msg + " (one value per row)")
+    if np.isposinf(out[0]):
+        return _verdict(False, "the row [1000, 1000, 999] gives inf: exp(1000) overflows. Subtract the row's max m, add m back after the log")
+    if np.isneginf(out[1]) or np.isnan(out[1]):
+        return _verdict(False, "the row [-1000, -1000, -1001] gives -inf/nan: every exp underflows to 0. Subtract the row's max first")
+    if _same(out, want - want.max()) or _same(out, want - _EXTREME.max(axis=1)):
+        return _verdict(False, "you subtracted the max but did not add it back: log Σ exp(x) = m + log Σ exp(x − m)")
+    if not _same(out, want):
+        return _verdict(False, f"expected {np.round(want, 4).tolist()}, got {np.round(out, 4).tolist()}")
+    return _verdict(True, f"{np.round(want, 4).tolist()}: m + log Σ exp(x − m) is exact at both extremes.")
+
+
+def check_log_softmax_rows(fn):
+    """Exercise 05.2: ``fn(x)`` is the log-softmax of each row of a 2-D array, finite wherever the logits are."""
+    with np.errstate(all="ignore"):
+        out, err = _run(fn, _EXTREME)
+    if err:
+        return _verdict(False, err)
+    want = npF.log_softmax(_EXTREME, dim=1)
+    if msg := _shape_msg(out, want):
+        return _verdict(False, msg)
+    if not np.all(np.isfinite(out)):
+        return _verdict(False, "some entries are inf/nan, e.g. for [0, -800, 5]: exp(−805) underflows, so log(softmax) takes log(0). Use x − logsumexp(x)")
+    if not _same(out, want, rtol=1e-9, atol=1e-9):
+        return _verdict(False, f"for [2.0, 1.0, 0.1] expected {np.round(want[2], 4).tolist()}, got {np.round(out[2], 4).tolist()}")
+    return _verdict(True, "x − logsumexp(x): −805.0067 for the −800 logit, where log(softmax) gives −inf.")
+
+
+def check_overflow_threshold(threshold):
+    """Exercise 05.3: the x above which np.exp(np.float32(x)) is inf (log of float32's largest value, ≈ 88.72)."""
+    if threshold is None:
+        return _verdict(False, "replace None with your answer, a number")
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        return _verdict(False, f"expected a number, got {type(threshold).__name__}")
+    want = float(np.log(np.finfo(np.float32).max))
+    if math.isclose(t, float(np.log(np.finfo(np.float64).max)), abs_tol=0.01):
+        return _verdict(False, f"{t:.2f} is float64's threshold; ask np.finfo(np.float32)")
+    if math.isclose(t, float(np.log(np.finfo(np.float16).max)), abs_tol=0.01):
+        return _verdict(False, f"{t:.2f} is float16's threshold; ask np.finfo(np.float32)")
+    if math.isclose(t, float(np.finfo(np.float32).max), rel_tol=1e-6):
+        return _verdict(False, "that is the largest float32 itself; exp(x) reaches it when x = log(max)")
+    if not math.isclose(t, want, abs_tol=0.005):
+        return _verdict(False, f"np.exp(np.float32({t:.2f})) is {'finite' if t < want else 'inf'}; the threshold is {'higher' if t < want else 'lower'}")
+    return _verdict(True, f"log(3.40e38) = {want:.4f}: in float32, exp(88.72) is finite and exp(88.73) is inf.")
+
+
+# ----------------------------------------------------------------------------- 06_gradients
+
+
+def check_softmax_jacobian(fn):
+    """Exercise 06.1: ``fn(z)`` is the C × C Jacobian ∂p_i/∂z_j = p_i (δ_ij − p_j) of softmax at a 1-D z."""
+    for z in (np.array([2.0, 1.0, 0.1]), np.array([0.5, -1.0, 3.0, 0.0, 2.0])):
+        out, err = _run(fn, z)
+        if err:
+            return _verdict(False, err)
+        p = npF.softmax(z, dim=0)
+        want = np.diag(p) - np.outer(p, p)
+        if msg := _shape_msg(out, want):
+            return _verdict(False, msg + " (C × C)")
+        if _same(out, want):
+            continue
+        if _same(out, -want):
+            return _verdict(False, "the sign is flipped: the diagonal p_i (1 − p_i) is positive")
+        if _same(out, np.diag(p)):
+            return _verdict(False, "only the diagonal: every p_i also depends on the other logits, −p_i p_j off the diagonal")
+        if _same(out, np.diag(p * (1 - p))):
+            return _verdict(False, "the diagonal p_i (1 − p_i) is right, but the off-diagonal entries −p_i p_j are missing")
+        return _verdict(False, f"for z={z.tolist()} expected diag(p) − p pᵀ, e.g. first row {np.round(want[0], 4).tolist()}")
+    return _verdict(True, "diag(p) − p pᵀ: symmetric, and each row sums to 0.")
+
+
+_GRAD_Z = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [0.0, 0.0, 4.0], [1.0, -1.0, 0.0]])
+_GRAD_T = np.array([0, 0, 2, 1])
+
+
+def check_cross_entropy_grad(fn):
+    """Exercise 06.2: ``fn(logits, targets)`` is ∂ mean-cross-entropy / ∂ logits = (softmax(Z) − Y) / N."""
+    out, err = _run(fn, _GRAD_Z, _GRAD_T)
+    if err:
+        return _verdict(False, err)
+    n, c = _GRAD_Z.shape
+    onehot = np.eye(c)[_GRAD_T]
+    p = npF.softmax(_GRAD_Z, dim=1)
+    want = (p - onehot) / n
+    if msg := _shape_msg(out, want):
+        return _verdict(False, msg + " (one gradient row per sample)")
+    if _same(out, want):
+        return _verdict(True, "(P − Y) / N: each row sums to 0 and pushes the true class's logit up.")
+    if _same(out, p - onehot):
+        return _verdict(False, "that is the gradient of the sum; the mean divides it by N")
+    if _same(out, -want) or _same(out, onehot - p):
+        return _verdict(False, "the sign is flipped: the gradient is p − y (descent then raises the true logit)")
+    if _same(out, (_GRAD_Z - onehot) / n):
+        return _verdict(False, "use the probabilities p = softmax(z), not the logits, in p − y")
+    return _verdict(False, f"for the first row expected {np.round(want[0], 4).tolist()}, got {np.round(out[0], 4).tolist()}")
+
+
+def check_bce_grad(fn):
+    """Exercise 06.3: ``fn(x, y)`` is ∂ mean-BCE-with-logits / ∂ x = (σ(x) − y) / x.size."""
+    x = np.array([[2.0, -1.0], [0.0, 30.0], [-30.0, 0.5]])
+    y = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    with np.errstate(all="ignore"):
+        out, err = _run(fn, x, y)
+    if err:
+        return _verdict(False, err)
+    s = npF.sigmoid(x)
+    want = (s - y) / x.size
+    if msg := _shape_msg(out, want):
+        return _verdict(False, msg)
+    if _same(out, want):
+        return _verdict(True, "(σ(x) − y) / N: near ±1/N for the confident mistakes x = ±30, never 0.")
+    if _same(out, s - y):
+        return _verdict(False, "that is the gradient of the sum; the mean divides by the number of elements")
+    if _same(out, -want):
+        return _verdict(False, "the sign is flipped: σ(x) − y")
+    if _same(out, (s - y) / len(x)):
+        return _verdict(False, "the mean runs over all elements (x.size), not just the rows")
+    return _verdict(False, f"expected {np.round(want, 4).tolist()}")
