@@ -3,6 +3,7 @@
 #   make test     set up, then lint (ruff) and run every test: unit tests, and nbval over every notebook, in parallel
 #   make outputs  re-execute notebooks and store their outputs (all, or NB=notebooks/02_cross_entropy.ipynb)
 #   make images   redraw the figures in images/ from images/make_images.py
+#   make bench    measurements: how closely softmax_ce agrees with torch for every option combination
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,7 +13,7 @@ NB     ?= notebooks/[0-9]*.ipynb
 # JupyterLab refuses to run as root (CI, containers) unless told to; a learner's laptop never needs this.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test outputs images clean
+.PHONY: setup lab test outputs images bench clean
 
 # (Re)build .venv when it is missing or was built from a different requirements.txt.
 setup:
@@ -40,6 +41,9 @@ outputs: setup
 
 images: setup
 	$(BIN)/python images/make_images.py
+
+bench: setup
+	$(BIN)/python benchmarks/torch_agreement.py
 
 clean:
 	rm -rf $(VENV) .hypothesis

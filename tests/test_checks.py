@@ -95,15 +95,6 @@ def test_usual_mistake_gets_its_hint(checker, solution, hint, capsys):
     assert hint in out, out
 
 
-@pytest.mark.parametrize("checker", [c for c, _ in RIGHT], ids=[c.__name__ for c, _ in RIGHT])
-@pytest.mark.parametrize("attempt, hint", [(unfinished, "NotImplementedError"), (broken, "raised KeyError"),
-                                           (lambda *a: None, "returned None"), (lambda *a: "x", "not numbers"),
-                                           (42, "expected a function")])
-def test_unfinished_or_broken_attempts_never_crash(checker, attempt, hint, capsys):
-    assert checker(attempt) is False
-    assert hint in capsys.readouterr().out
-
-
 @pytest.mark.parametrize("answer, ok, hint", [
     (math.exp(-1), True, "Correct"), (0.3679, True, "Correct"), (0.1, False, "log10"),
     (1.5, False, "not a probability"), (0.5, False, "not 1.0"), ("e", False, "expected a number"), (None, False, "replace None"),
@@ -206,4 +197,59 @@ def test_gradient_right_answers_pass(checker, solution, capsys):
 @pytest.mark.parametrize("checker, solution, hint", GRADIENT_WRONG, ids=[f"{c.__name__}-{h}" for c, _, h in GRADIENT_WRONG])
 def test_gradient_mistakes_get_their_hint(checker, solution, hint, capsys):
     assert checker(solution) is False
+    assert hint in capsys.readouterr().out
+
+
+OPTIONS_RIGHT = [
+    (checks.check_weighted_mean, lambda z, t, w: npF.cross_entropy(z, t, weight=w)),
+    (checks.check_smooth_targets, lambda t, c, eps: (1 - eps) * np.eye(c)[t] + eps / c),
+    (checks.check_pos_weight, lambda Y: (len(Y) - Y.sum(axis=0)) / Y.sum(axis=0)),
+]
+OPTIONS_WRONG = [
+    (checks.check_weighted_mean, lambda z, t, w: npF.cross_entropy(z, t, weight=w, reduction="none").mean(), "divided by N"),
+    (checks.check_weighted_mean, lambda z, t, w: npF.cross_entropy(z, t, weight=w, reduction="sum"), "that is the sum"),
+    (checks.check_weighted_mean, lambda z, t, w: npF.cross_entropy(z, t), "weights are not used"),
+    (checks.check_weighted_mean, lambda z, t, w: npF.cross_entropy(z, t, weight=w) + 1, "expected"),
+    (checks.check_weighted_mean, lambda z, t, w: npF.cross_entropy(z, t, weight=w, reduction="none"), "one number"),
+    (checks.check_smooth_targets, lambda t, c, eps: (1 - eps) * np.eye(c)[t] + eps / (c - 1) * (1 - np.eye(c)[t]), "C − 1"),
+    (checks.check_smooth_targets, lambda t, c, eps: np.eye(c)[t] + eps / c, "sum to 1"),
+    (checks.check_smooth_targets, lambda t, c, eps: (1 - eps) * np.eye(c)[t], "uniform part"),
+    (checks.check_smooth_targets, lambda t, c, eps: np.eye(c)[t], "expected"),
+    (checks.check_smooth_targets, lambda t, c, eps: t, "(N, C)"),
+    (checks.check_pos_weight, lambda Y: Y.sum(axis=0) / (len(Y) - Y.sum(axis=0)), "inverted"),
+    (checks.check_pos_weight, lambda Y: len(Y) / Y.sum(axis=0), "N / #positives"),
+    (checks.check_pos_weight, lambda Y: Y.sum(axis=0), "counts"),
+    (checks.check_pos_weight, lambda Y: Y.mean(axis=1), "one value per label"),
+    (checks.check_pos_weight, lambda Y: np.ones(3), "expected"),
+]
+
+
+@pytest.mark.parametrize("checker, solution", OPTIONS_RIGHT, ids=[c.__name__ for c, _ in OPTIONS_RIGHT])
+def test_options_right_answers_pass(checker, solution, capsys):
+    assert checker(solution) is True
+    assert capsys.readouterr().out.startswith("Correct!")
+
+
+@pytest.mark.parametrize("checker, solution, hint", OPTIONS_WRONG, ids=[f"{c.__name__}-{h}" for c, _, h in OPTIONS_WRONG])
+def test_options_mistakes_get_their_hint(checker, solution, hint, capsys):
+    with np.errstate(all="ignore"):
+        assert checker(solution) is False
+    assert hint in capsys.readouterr().out
+
+
+FUNCTION_CHECKERS = [c for c, _ in RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT]
+
+
+def test_every_function_checker_is_tested():
+    documented = {name for name in dir(checks) if name.startswith("check_")}
+    value_checkers = {"check_true_class_probability", "check_loss_choice", "check_overflow_threshold"}
+    assert documented == {c.__name__ for c in FUNCTION_CHECKERS} | value_checkers
+
+
+@pytest.mark.parametrize("checker", FUNCTION_CHECKERS, ids=[c.__name__ for c in FUNCTION_CHECKERS])
+@pytest.mark.parametrize("attempt, hint", [(unfinished, "NotImplementedError"), (broken, "raised KeyError"),
+                                           (lambda *a: None, "returned None"), (lambda *a: "x", "not numbers"),
+                                           (42, "expected a function")])
+def test_unfinished_or_broken_attempts_never_crash(checker, attempt, hint, capsys):
+    assert checker(attempt) is False
     assert hint in capsys.readouterr().out

@@ -199,6 +199,7 @@ BAD_INPUTS = [
     ("float class indices", lambda: npF.cross_entropy(X, np.array([0.0, 1.0])), TypeError, "must be integers"),
     ("bool class indices", lambda: npF.nll_loss(X, np.array([True, False])), TypeError, "must be integers"),
     ("int64 one-hot targets", lambda: npF.cross_entropy(X, np.eye(3, dtype=np.int64)[Y]), TypeError, "must be floats"),
+    ("probability target of another shape", lambda: npF.cross_entropy(X, np.full((2, 4), 0.25)), TypeError, "same shape as input"),
     ("target probabilities > 1", lambda: npF.cross_entropy(X, X), ValueError, r"probabilities in \[0, 1\]"),
     ("BCE input is a logit", lambda: npF.binary_cross_entropy(X, np.ones_like(X)), ValueError, "is it a logit"),
     ("BCE target outside [0, 1]", lambda: npF.binary_cross_entropy_with_logits(X, X + 1), ValueError, "target must hold"),

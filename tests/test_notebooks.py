@@ -60,6 +60,8 @@ def test_stored_outputs_are_complete_and_clean(path):
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), "run top to bottom: make outputs"
     for cell in code:
+        kinds = [(o["output_type"], o.get("name")) for o in cell["outputs"]]
+        assert all(a != b or a[0] != "stream" for a, b in zip(kinds, kinds[1:])), "split stream chunks: use make outputs"
         for out in cell["outputs"]:
             assert out["output_type"] != "error", f"stored error output in: {cell['source'][:80]}"
             assert not (out["output_type"] == "stream" and out["name"] == "stderr"), f"stderr output (a warning?) in: {cell['source'][:80]}"

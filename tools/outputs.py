@@ -4,8 +4,8 @@
 
 Atomic per notebook: it is executed in memory and written only when every cell succeeded; on a failing
 cell the file is left byte-for-byte unchanged, the cell and the error are printed, and the exit code is 1.
-Metadata is normalised (kernelspec, language_info, no timing stamps) so that a re-run changes only what
-the code printed.
+Metadata is normalised (kernelspec, language_info, no timing stamps) and split stream chunks are joined, so
+that a re-run changes only what the code printed.
 """
 
 import os
@@ -27,7 +27,20 @@ def normalise(nb):
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     return nb
+
+
+def merge_streams(outputs):
+    """Join consecutive stdout (or stderr) chunks: the kernel splits a print at random flush points."""
+    merged = []
+    for out in outputs:
+        if merged and out.output_type == "stream" and merged[-1].output_type == "stream" and merged[-1].name == out.name:
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    return merged
 
 
 def execute(path):

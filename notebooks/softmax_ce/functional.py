@@ -197,7 +197,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     indices (integers, shape without the class dimension) or class probabilities (floats in [0, 1],
     same shape as input). With ``label_smoothing`` ε the target becomes (1 − ε)·y + ε/C.
     'mean' over class indices is the weighted mean of ``nll_loss``; over probabilities it divides by
-    the number of samples (N·d1···dK). ``ignore_index`` applies to class indices only.
+    the number of samples (N·d1···dK). ``ignore_index`` applies to class indices only. When every
+    target is ignored, 'mean' is 0/0 and returns nan, as torch does.
     """
     x = _float_array(input, "input")
     _check_reduction(reduction)
