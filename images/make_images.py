@@ -46,7 +46,32 @@ def softmax_pipeline():
     return fig
 
 
-FIGURES = {"softmax_pipeline.png": softmax_pipeline}
+def cross_entropy_true_class():
+    """Cross-entropy reads one bar: −log of the probability given to the true class (class 0 here)."""
+    cases = [("good logits [2.0, 1.0, 0.1]", np.array([2.0, 1.0, 0.1])), ("bad logits [0.5, 2.0, 0.3]", np.array([0.5, 2.0, 0.3]))]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.0), gridspec_kw={"width_ratios": [1, 1, 1.3], "wspace": 0.4})
+    for ax, (title, z) in zip(axes[:2], cases):
+        p = npF.softmax(z, dim=0)
+        colors = ["C3", "lightgray", "lightgray"]
+        bars = ax.bar(range(3), p, color=colors, width=0.6)
+        ax.bar_label(bars, [f"{v:.4f}" for v in p], padding=2, fontsize=9)
+        ax.set_xticks(range(3), ["class 0\n(true)", "class 1", "class 2"], fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{title}\nloss = −log {p[0]:.4f} = {-np.log(p[0]):.4f}", fontsize=9)
+        ax.grid(False)
+    axes[0].set_ylabel("softmax probability", fontsize=8)
+    ps = np.linspace(0.02, 1.0, 200)
+    axes[2].plot(ps, -np.log(ps), color="k", lw=1)
+    for _, z in cases:
+        p0 = npF.softmax(z, dim=0)[0]
+        axes[2].plot(p0, -np.log(p0), "o", color="C3")
+        axes[2].annotate(f"{-np.log(p0):.4f}", (p0, -np.log(p0)), xytext=(6, 4), textcoords="offset points", fontsize=8)
+    axes[2].set_xlabel("probability of the true class", fontsize=8)
+    axes[2].set_title("loss = −log p(true class)", fontsize=9)
+    return fig
+
+
+FIGURES = {"softmax_pipeline.png": softmax_pipeline, "cross_entropy_true_class.png": cross_entropy_true_class}
 
 
 def render(name):

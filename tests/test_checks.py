@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from softmax_ce import checks
+from softmax_ce import checks, metrics
 from softmax_ce import functional as npF
 from softmax_ce import gradients as G
 
@@ -130,15 +130,18 @@ def naive_lse(x):
 STABILITY_RIGHT = [
     (checks.check_logsumexp_rows, lambda x: npF.logsumexp(x, dim=1)),
     (checks.check_log_softmax_rows, lambda x: npF.log_softmax(x, dim=1)),
+    (checks.check_log_softmax_rows, lambda x: npF.log_softmax(x.astype(np.float32), dim=1)),  # float32 work is fine
 ]
 STABILITY_WRONG = [
     (checks.check_logsumexp_rows, naive_lse, "overflows"),
     (checks.check_logsumexp_rows, lambda x: np.log(np.exp(x - x.max(axis=1, keepdims=True)).sum(axis=1)), "add it back"),
     (checks.check_logsumexp_rows, lambda x: npF.logsumexp(x, dim=1, keepdim=True), "one value per row"),
-    (checks.check_logsumexp_rows, lambda x: npF.logsumexp(x, dim=1) + 1, "expected"),
+    (checks.check_logsumexp_rows, lambda x: npF.logsumexp(x, dim=1) + 1, "largest difference"),
     (checks.check_logsumexp_rows, lambda x: np.log(np.exp(x - x.max()).sum(axis=1)) + x.max(), "underflows"),
     (checks.check_log_softmax_rows, lambda x: np.log(npF.softmax(x, dim=1)), "log(softmax)"),
-    (checks.check_log_softmax_rows, lambda x: x - x.max(axis=1, keepdims=True), "expected"),
+    (checks.check_log_softmax_rows, lambda x: x - x.max(axis=1, keepdims=True), "largest difference"),
+    (checks.check_log_softmax_rows, lambda x: x - x.mean(axis=1, keepdims=True) - np.log(np.exp(x - x.mean(axis=1, keepdims=True)).sum(axis=1, keepdims=True)), "inf/nan"),
+    (checks.check_logsumexp_rows, lambda x: x.mean(axis=1) + np.log(np.exp(x - x.mean(axis=1, keepdims=True)).sum(axis=1)), "wide row"),
 ]
 
 
@@ -168,6 +171,7 @@ def test_check_overflow_threshold(answer, ok, hint, capsys):
 GRADIENT_RIGHT = [
     (checks.check_softmax_jacobian, lambda z: G.softmax_jacobian(z)),
     (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t)),
+    (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z.astype(np.float32), t)),  # float32 work is fine
     (checks.check_bce_grad, lambda x, y: G.binary_cross_entropy_with_logits_grad(x, y)),
 ]
 GRADIENT_WRONG = [
@@ -180,7 +184,8 @@ GRADIENT_WRONG = [
     (checks.check_cross_entropy_grad, lambda z, t: -G.cross_entropy_grad(z, t), "sign"),
     (checks.check_cross_entropy_grad, lambda z, t: (z - np.eye(3)[t]) / len(t), "probabilities"),
     (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t)[0], "one gradient row per sample"),
-    (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t) * 2, "expected"),
+    (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t) * 2, "largest difference"),
+    (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t) * (1 + 1e-4), "float32 rounding"),
     (checks.check_bce_grad, lambda x, y: npF.sigmoid(x) - y, "gradient of the sum"),
     (checks.check_bce_grad, lambda x, y: (y - npF.sigmoid(x)) / x.size, "sign"),
     (checks.check_bce_grad, lambda x, y: (npF.sigmoid(x) - y) / len(x), "all elements"),
@@ -216,6 +221,7 @@ OPTIONS_WRONG = [
     (checks.check_smooth_targets, lambda t, c, eps: (1 - eps) * np.eye(c)[t], "uniform part"),
     (checks.check_smooth_targets, lambda t, c, eps: np.eye(c)[t], "expected"),
     (checks.check_smooth_targets, lambda t, c, eps: t, "(N, C)"),
+    (checks.check_smooth_targets, lambda t, c, eps: ((1 - eps) * np.eye(c)[t] + eps / c).T, "transposed"),
     (checks.check_pos_weight, lambda Y: Y.sum(axis=0) / (len(Y) - Y.sum(axis=0)), "inverted"),
     (checks.check_pos_weight, lambda Y: len(Y) / Y.sum(axis=0), "N / #positives"),
     (checks.check_pos_weight, lambda Y: Y.sum(axis=0), "counts"),
@@ -237,12 +243,58 @@ def test_options_mistakes_get_their_hint(checker, solution, hint, capsys):
     assert hint in capsys.readouterr().out
 
 
-FUNCTION_CHECKERS = [c for c, _ in RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT]
+def sgd(W, b, X, y, lr, sign=1.0, scale=None, move_b=True):
+    dZ = (npF.softmax(X @ W.T + b, dim=1) - np.eye(W.shape[0])[y]) / (len(y) if scale is None else scale)
+    return W - sign * lr * dZ.T @ X, (b - sign * lr * dZ.sum(axis=0)) if move_b else b
+
+
+TRAINING_RIGHT = [
+    (checks.check_sgd_step, sgd),
+    (checks.check_ece, lambda c, k, n: metrics.expected_calibration_error(c, k, n)),
+]
+TRAINING_WRONG = [
+    (checks.check_sgd_step, lambda W, b, X, y, lr: sgd(W, b, X, y, lr, sign=-1.0), "up the gradient"),
+    (checks.check_sgd_step, lambda W, b, X, y, lr: sgd(W, b, X, y, lr, scale=1), "summed loss"),
+    (checks.check_sgd_step, lambda W, b, X, y, lr: sgd(W, b, X, y, lr, move_b=False), "b did not move"),
+    (checks.check_sgd_step, lambda W, b, X, y, lr: (W, b), "new_W is off"),
+    (checks.check_sgd_step, lambda W, b, X, y, lr: (sgd(W, b, X, y, lr)[0], b + 1), "new_b is off"),
+    (checks.check_sgd_step, lambda W, b, X, y, lr: sgd(W, b, X, y, lr)[0], "pair"),
+    (checks.check_sgd_step, lambda W, b, X, y, lr: (W.T, b), "must keep shape"),
+    (checks.check_sgd_step, lambda W, b, X, y, lr: ("a", b), "arrays of numbers"),
+    (checks.check_ece, lambda c, k, n: np.nanmean(np.abs(metrics.reliability_bins(c, k, n)[2] - metrics.reliability_bins(c, k, n)[1])),
+     "averaged the bins equally"),
+    (checks.check_ece, lambda c, k, n: abs(k.mean() - c.mean()), "bin by bin"),
+    (checks.check_ece, lambda c, k, n: 0.5, "expected"),
+    (checks.check_ece, lambda c, k, n: c, "one number"),
+]
+
+
+@pytest.mark.parametrize("checker, solution", TRAINING_RIGHT, ids=[c.__name__ for c, _ in TRAINING_RIGHT])
+def test_training_right_answers_pass(checker, solution, capsys):
+    assert checker(solution) is True
+    assert capsys.readouterr().out.startswith("Correct!")
+
+
+@pytest.mark.parametrize("checker, solution, hint", TRAINING_WRONG, ids=[f"{c.__name__}-{h}" for c, _, h in TRAINING_WRONG])
+def test_training_mistakes_get_their_hint(checker, solution, hint, capsys):
+    with np.errstate(all="ignore"):
+        assert checker(solution) is False
+    assert hint in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, ok, hint", [(0, True, "Correct"), (0.0, True, "Correct"), (0.05, False, "argmax"),
+                                              (None, False, "replace None"), ("none", False, "expected a number")])
+def test_check_temperature_accuracy(answer, ok, hint, capsys):
+    assert checks.check_temperature_accuracy(answer) is ok
+    assert hint in capsys.readouterr().out
+
+
+FUNCTION_CHECKERS = [c for c, _ in RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT + TRAINING_RIGHT]
 
 
 def test_every_function_checker_is_tested():
     documented = {name for name in dir(checks) if name.startswith("check_")}
-    value_checkers = {"check_true_class_probability", "check_loss_choice", "check_overflow_threshold"}
+    value_checkers = {"check_true_class_probability", "check_loss_choice", "check_overflow_threshold", "check_temperature_accuracy"}
     assert documented == {c.__name__ for c in FUNCTION_CHECKERS} | value_checkers
 
 
@@ -252,4 +304,5 @@ def test_every_function_checker_is_tested():
                                            (42, "expected a function")])
 def test_unfinished_or_broken_attempts_never_crash(checker, attempt, hint, capsys):
     assert checker(attempt) is False
-    assert hint in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert hint in out or (checker is checks.check_sgd_step and "pair" in out), out

@@ -43,6 +43,9 @@ def merge_streams(outputs):
     return merged
 
 
+os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"  # kernels inherit it: no progress bars in stored outputs
+
+
 def execute(path):
     """Execute ``path``; write it back only if every cell ran. Returns True on success."""
     nb = nbformat.read(path, as_version=4)

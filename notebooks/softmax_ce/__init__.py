@@ -4,13 +4,14 @@ Notebooks import it as ``from softmax_ce import functional as npF`` (npF: "NumPy
 It imports no notebook, tool or test.
 """
 
+import os
 import random
 
 import numpy as np
 
-from . import checks, functional, plotting
+from . import checks, data, functional, gradients, metrics, plotting
 
-__all__ = ["checks", "fmt", "functional", "plotting", "seed_everything"]
+__all__ = ["checks", "data", "fmt", "functional", "gradients", "metrics", "plotting", "progress", "seed_everything"]
 
 
 def seed_everything(seed=0):
@@ -30,3 +31,13 @@ def fmt(values, digits=4):
     if arr.ndim == 0:
         return f"{float(arr):.{digits}f}"
     return np.array2string(arr, precision=digits, floatmode="fixed", suppress_small=True, separator=" ")
+
+
+def progress(iterable, **kwargs):
+    """A tqdm progress bar for a person running the notebook; none when SOFTMAX_CE_NO_PROGRESS is set.
+
+    Tests (nbval) and ``make outputs`` set that variable, so no bar, with its timings, lands in stored outputs.
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=bool(os.environ.get("SOFTMAX_CE_NO_PROGRESS")), **kwargs)

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from . import functional as npF
+from . import metrics
 
 NOT_DONE = "your function raised NotImplementedError: replace `raise NotImplementedError` with your code"
 
@@ -19,8 +20,8 @@ def _verdict(ok, message):
     return ok
 
 
-def _run(fn, *args):
-    """(result as a float array, None) or (None, what went wrong)."""
+def _run(fn, *args, as_array=True):
+    """(result as a float array, None) or (None, what went wrong). ``as_array=False`` keeps the result as it is."""
     if not callable(fn):
         return None, f"expected a function, got {type(fn).__name__}"
     args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]  # an in-place answer must not corrupt ours
@@ -32,6 +33,8 @@ def _run(fn, *args):
         return None, f"your function raised {type(e).__name__}: {e}"
     if out is None:
         return None, "your function returned None: did you forget `return`?"
+    if not as_array:
+        return out, None
     if hasattr(out, "detach"):
         out = out.detach().numpy()
     try:
@@ -42,6 +45,22 @@ def _run(fn, *args):
 
 def _same(a, b, rtol=1e-6, atol=1e-9):
     return a is not None and np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=rtol, atol=atol)
+
+
+def _mismatch(out, want, what="row"):
+    """Where the largest difference is, with both values, and a hint when it is only float32 rounding."""
+    diff = np.abs(np.asarray(out, dtype=np.float64) - want)
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    at = np.unravel_index(np.argmax(diff), diff.shape)
+    if want.ndim > 1:
+        row = at[:1]
+        msg = (f"largest difference {diff[at]:.2g} in {what} {at[0]}: expected {np.round(want[row], 4).tolist()}, "
+               f"got {np.round(np.asarray(out)[row], 4).tolist()}")
+    else:
+        msg = f"largest difference {diff[at]:.2g}: expected {np.round(want, 4).tolist()}, got {np.round(out, 4).tolist()}"
+    if diff[at] < 1e-4 * max(1.0, float(np.abs(want[at]))):
+        msg += " (very close: float32 rounding? compute in float64)"
+    return msg
 
 
 def _shape_msg(out, expected):
@@ -311,7 +330,8 @@ def check_sigmoid_logit(fn):
 
 # ----------------------------------------------------------------------------- 05_numerical_stability
 
-_EXTREME = np.array([[1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -1001.0], [2.0, 1.0, 0.1], [0.0, -800.0, 5.0]])
+_EXTREME = np.array([[1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -1001.0], [2.0, 1.0, 0.1], [0.0, -800.0, 5.0],
+                     [800.0, 0.0, -800.0]])  # a wide row: shifting by the mean (not the max) overflows
 
 
 def check_logsumexp_rows(fn):
@@ -327,10 +347,12 @@ def check_logsumexp_rows(fn):
         return _verdict(False, "the row [1000, 1000, 999] gives inf: exp(1000) overflows. Subtract the row's max m, add m back after the log")
     if np.isneginf(out[1]) or np.isnan(out[1]):
         return _verdict(False, "the row [-1000, -1000, -1001] gives -inf/nan: every exp underflows to 0. Subtract the row's max first")
-    if _same(out, want - want.max()) or _same(out, want - _EXTREME.max(axis=1)):
+    if _same(out, want - _EXTREME.max(axis=1)):
         return _verdict(False, "you subtracted the max but did not add it back: log Σ exp(x) = m + log Σ exp(x − m)")
-    if not _same(out, want):
-        return _verdict(False, f"expected {np.round(want, 4).tolist()}, got {np.round(out, 4).tolist()}")
+    if not np.all(np.isfinite(out)):
+        return _verdict(False, "a wide row such as [800, 0, -800] gives inf/nan: shift each row by its max, not by another value")
+    if not _same(out, want, rtol=1e-6, atol=1e-6):
+        return _verdict(False, _mismatch(out, want))
     return _verdict(True, f"{np.round(want, 4).tolist()}: m + log Σ exp(x − m) is exact at both extremes.")
 
 
@@ -345,8 +367,8 @@ def check_log_softmax_rows(fn):
         return _verdict(False, msg)
     if not np.all(np.isfinite(out)):
         return _verdict(False, "some entries are inf/nan, e.g. for [0, -800, 5]: exp(−805) underflows, so log(softmax) takes log(0). Use x − logsumexp(x)")
-    if not _same(out, want, rtol=1e-9, atol=1e-9):
-        return _verdict(False, f"for [2.0, 1.0, 0.1] expected {np.round(want[2], 4).tolist()}, got {np.round(out[2], 4).tolist()}")
+    if not _same(out, want, rtol=1e-6, atol=1e-5):
+        return _verdict(False, _mismatch(out, want))
     return _verdict(True, "x − logsumexp(x): −805.0067 for the −800 logit, where log(softmax) gives −inf.")
 
 
@@ -410,7 +432,7 @@ def check_cross_entropy_grad(fn):
     want = (p - onehot) / n
     if msg := _shape_msg(out, want):
         return _verdict(False, msg + " (one gradient row per sample)")
-    if _same(out, want):
+    if _same(out, want, rtol=1e-5, atol=1e-7):
         return _verdict(True, "(P − Y) / N: each row sums to 0 and pushes the true class's logit up.")
     if _same(out, p - onehot):
         return _verdict(False, "that is the gradient of the sum; the mean divides it by N")
@@ -418,7 +440,7 @@ def check_cross_entropy_grad(fn):
         return _verdict(False, "the sign is flipped: the gradient is p − y (descent then raises the true logit)")
     if _same(out, (_GRAD_Z - onehot) / n):
         return _verdict(False, "use the probabilities p = softmax(z), not the logits, in p − y")
-    return _verdict(False, f"for the first row expected {np.round(want[0], 4).tolist()}, got {np.round(out[0], 4).tolist()}")
+    return _verdict(False, _mismatch(out, want))
 
 
 def check_bce_grad(fn):
@@ -434,7 +456,7 @@ def check_bce_grad(fn):
     if msg := _shape_msg(out, want):
         return _verdict(False, msg)
     if _same(out, want):
-        return _verdict(True, "(σ(x) − y) / N: near ±1/N for the confident mistakes x = ±30, never 0.")
+        return _verdict(True, "(σ(x) − y) / x.size: ±1/x.size for the confident mistakes x = ±30, never 0.")
     if _same(out, s - y):
         return _verdict(False, "that is the gradient of the sum; the mean divides by the number of elements")
     if _same(out, -want):
@@ -474,12 +496,14 @@ def check_weighted_mean(fn):
 
 def check_smooth_targets(fn):
     """Exercise 07.2: ``fn(targets, num_classes, eps)`` is (1 − ε) onehot + ε / C, shape (N, C)."""
-    t, c, eps = np.array([0, 2, 1, 2]), 4, 0.2
+    t, c, eps = np.array([0, 2, 1, 2, 3]), 4, 0.2
     out, err = _run(fn, t, c, eps)
     if err:
         return _verdict(False, err)
     onehot = np.eye(c)[t]
     want = (1 - eps) * onehot + eps / c
+    if _same(out, want.T):
+        return _verdict(False, "transposed: one row per target, shape (N, C)")
     if msg := _shape_msg(out, want):
         return _verdict(False, msg + " (N, C)")
     if _same(out, want):
@@ -512,3 +536,77 @@ def check_pos_weight(fn):
     if _same(out, len(Y) - pos) or _same(out, pos):
         return _verdict(False, "those are counts; pos_weight is the ratio #negatives / #positives")
     return _verdict(False, f"expected {np.round(want, 4).tolist()}")
+
+
+# ----------------------------------------------------------------------------- 08_training_a_classifier
+
+
+def _sgd_reference(W, b, X, y, lr):
+    dZ = (npF.softmax(X @ W.T + b, dim=1) - np.eye(W.shape[0])[y]) / len(y)
+    return W - lr * dZ.T @ X, b - lr * dZ.sum(axis=0), dZ
+
+
+def check_sgd_step(fn):
+    """Exercise 08.1: ``fn(W, b, X, y, lr)`` returns (W, b) after one SGD step on the mean cross-entropy of softmax(X Wᵀ + b)."""
+    rng = np.random.default_rng(8)
+    W, b = rng.normal(size=(3, 2)), rng.normal(size=3)
+    X, y, lr = rng.normal(size=(6, 2)), np.array([0, 1, 2, 2, 1, 0]), 0.5
+    out, err = _run(fn, W, b, X, y, lr, as_array=False)
+    if err:
+        return _verdict(False, err)
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        return _verdict(False, "return the pair (new_W, new_b)")
+    try:
+        new_W, new_b = (np.asarray(v, dtype=np.float64) for v in out)
+    except (TypeError, ValueError):
+        return _verdict(False, "(new_W, new_b) must be arrays of numbers")
+    want_W, want_b, dZ = _sgd_reference(W, b, X, y, lr)
+    if new_W.shape != W.shape or new_b.shape != b.shape:
+        return _verdict(False, f"new_W must keep shape {W.shape} and new_b shape {b.shape}; got {new_W.shape} and {new_b.shape}")
+    if _same(new_W, want_W) and _same(new_b, want_b):
+        return _verdict(True, "W −= lr · (P − Y)ᵀX / N and b −= lr · Σ_n (P − Y)_n / N.")
+    if _same(new_W, W + lr * dZ.T @ X):
+        return _verdict(False, "W moved up the gradient: subtract lr times the gradient")
+    if _same(new_W, W - lr * len(y) * dZ.T @ X):
+        return _verdict(False, "that step uses the gradient of the summed loss; the mean divides (P − Y) by N")
+    if _same(new_W, want_W) and _same(new_b, b):
+        return _verdict(False, "W is right but b did not move: its gradient is the sum over samples of (P − Y) / N")
+    if not _same(new_W, want_W):
+        return _verdict(False, f"new_W is off: the gradient is (P − Y)ᵀ X / N, shape {W.shape}; expected row 0 {np.round(want_W[0], 4).tolist()}")
+    return _verdict(False, f"new_b is off: expected {np.round(want_b, 4).tolist()}")
+
+
+def check_ece(fn):
+    """Exercise 08.2: ``fn(confidences, correct, n_bins)`` is the expected calibration error over equal-width bins."""
+    rng = np.random.default_rng(80)
+    conf = rng.uniform(0.3, 1.0, size=200)
+    correct = rng.random(200) < np.where(conf > 0.6, conf ** 3, np.sqrt(conf))  # under- and overconfident bins
+    out, err = _run(fn, conf, correct, 10)
+    if err:
+        return _verdict(False, err)
+    want = metrics.expected_calibration_error(conf, correct, 10)
+    if out.shape != ():
+        return _verdict(False, f"expected one number, got shape {out.shape}")
+    got = float(out)
+    if math.isclose(got, want, rel_tol=1e-6):
+        return _verdict(True, f"ECE = Σ_b (n_b / N) |acc_b − conf_b| = {want:.4f} for this model.")
+    count, mean_conf, acc = metrics.reliability_bins(conf, correct, 10)
+    used = count > 0
+    if math.isclose(got, float(np.mean(np.abs(acc[used] - mean_conf[used]))), rel_tol=1e-6):
+        return _verdict(False, "you averaged the bins equally; weight each bin's gap by its share of the samples, n_b / N")
+    if math.isclose(got, abs(float(correct.mean()) - float(conf.mean())), rel_tol=1e-6):
+        return _verdict(False, "that is |accuracy − mean confidence| over all predictions; compare them bin by bin")
+    return _verdict(False, f"expected {want:.4f}, got {got:.4f}")
+
+
+def check_temperature_accuracy(change):
+    """Exercise 08.3: by how much does temperature scaling (any T > 0) change the accuracy? (0)"""
+    if change is None:
+        return _verdict(False, "replace None with your answer, a number")
+    try:
+        value = float(change)
+    except (TypeError, ValueError):
+        return _verdict(False, f"expected a number, got {type(change).__name__}")
+    if value != 0:
+        return _verdict(False, "dividing every logit of a row by the same T > 0 keeps their order, so what happens to the argmax?")
+    return _verdict(True, "0: z / T keeps the order of the logits, so every prediction, and the accuracy, stays the same.")

@@ -74,7 +74,7 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
 
 
 def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction="mean", pos_weight=None):
-    """∂ binary_cross_entropy_with_logits / ∂ input = w [(1 − y) − p_w y (1 − σ(x))]; plain case: σ(x) − y."""
+    """∂ binary_cross_entropy_with_logits / ∂ input = w [(1 + (p_w − 1) y) σ(x) − p_w y]; plain case: σ(x) − y."""
     x = _float_array(input, "input")
     F.binary_cross_entropy_with_logits(x, target, weight=weight, reduction=reduction, pos_weight=pos_weight)  # validates
     y = _float_array(target, "target").astype(x.dtype)

@@ -9,6 +9,7 @@ import base64
 import io
 
 import matplotlib
+import numpy as np
 
 matplotlib.rcParams.update({
     "figure.figsize": (6.4, 3.6),
@@ -37,3 +38,29 @@ def show(fig):
     data = png_bytes(fig)
     plt.close(fig)
     display({"image/png": base64.b64encode(data).decode("ascii")}, raw=True)
+
+
+def probability_grid(predict_proba, X, resolution=200, margin=0.3):
+    """Evaluate ``predict_proba`` (points (M, 2) -> probabilities (M, C)) on a grid covering X.
+
+    Returns xx, yy of shape (R, R) and the probabilities, shape (R, R, C).
+    """
+    lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    probs = np.asarray(predict_proba(np.stack([xx.ravel(), yy.ravel()], axis=1)))
+    return xx, yy, probs.reshape(resolution, resolution, -1)
+
+
+def decision_regions(ax, xx, yy, probs, X, y, title=""):
+    """Colour each grid point by its predicted class (lighter where less confident) and scatter the data on top."""
+    n_classes = probs.shape[-1]
+    colors = np.array([matplotlib.colors.to_rgb(f"C{k}") for k in range(n_classes)])
+    confidence = probs.max(axis=-1, keepdims=True)
+    shade = 1 - (1 - colors[probs.argmax(axis=-1)]) * (0.25 + 0.35 * confidence)
+    ax.imshow(shade, origin="lower", extent=(xx.min(), xx.max(), yy.min(), yy.max()), aspect="auto")
+    for k in range(n_classes):
+        ax.scatter(*X[y == k].T, s=10, color=f"C{k}", edgecolors="white", linewidths=0.4, label=f"class {k}")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)

@@ -1,0 +1,39 @@
+"""Calibration metrics for notebook 08: how far a classifier's confidence is from its accuracy.
+
+A prediction's confidence is its largest softmax probability. Binning the predictions by confidence, a
+calibrated model is right 80% of the time on the predictions it makes with 80% confidence.
+"""
+
+import numpy as np
+
+
+def _check(confidences, correct, n_bins):
+    conf = np.asarray(confidences, dtype=np.float64)
+    hit = np.asarray(correct)
+    if conf.ndim != 1 or hit.shape != conf.shape:
+        raise ValueError(f"confidences and correct must be 1-D of the same length, got {conf.shape} and {hit.shape}")
+    if hit.dtype != np.bool_ and not np.isin(hit, (0, 1)).all():
+        raise ValueError("correct must hold booleans or 0/1")
+    if np.any(np.isnan(conf)) or np.any((conf < 0) | (conf > 1)):
+        raise ValueError("confidences must be probabilities in [0, 1]")
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
+    return conf, hit.astype(np.float64)
+
+
+def reliability_bins(confidences, correct, n_bins=10):
+    """Per equal-width confidence bin (lo, hi]: (count, mean confidence, accuracy); empty bins give nan."""
+    conf, hit = _check(confidences, correct, n_bins)
+    which = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)  # bin (lo, hi]; confidence 0 goes to bin 0
+    count = np.bincount(which, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.bincount(which, weights=conf, minlength=n_bins) / count
+        accuracy = np.bincount(which, weights=hit, minlength=n_bins) / count
+    return count, mean_conf, accuracy
+
+
+def expected_calibration_error(confidences, correct, n_bins=10):
+    """ECE = Σ_b (n_b / N) |accuracy_b − confidence_b| over equal-width confidence bins (Guo et al., 2017)."""
+    count, mean_conf, accuracy = reliability_bins(confidences, correct, n_bins)
+    used = count > 0
+    return float(np.sum(count[used] / count.sum() * np.abs(accuracy[used] - mean_conf[used])))
