@@ -1,0 +1,135 @@
+"""Peak memory and time of linear + cross-entropy over a large vocabulary: naive torch, ours, torch's chunked path.
+
+    python benchmarks/large_vocab.py [--n 4096] [--d 256] [--v 32768] [--dtype float32] [--repeats 5] [--json]
+
+Each method runs in a fresh subprocess. There it allocates the inputs (hidden states N × D, output weight V × D,
+targets), warms up on 8 rows (thread pools, BLAS buffers), then measures:
+- peak memory: how far forward + backward raise the peak resident set size above the RSS after the inputs exist
+  (the subprocess runs with MALLOC_MMAP_THRESHOLD_=65536, so freed buffers go back to the OS at once and do not hide
+  the next allocation);
+- time: the median wall time of --repeats forward + backward runs.
+The loss and both gradients of each method are compared with the naive path's.
+
+Methods: naive = F.cross_entropy(F.linear(h, W), t); ours = softmax_ce.large_vocab.linear_cross_entropy;
+torch_chunked = F.linear_cross_entropy(..., options=torch.nn.LinearCrossEntropyOptions()).
+With --json, the last line printed is one JSON object: {"naive": {"peak_mb": …, "seconds": …}, "ours": {…},
+"torch_chunked": {…}, "shape": {…}}.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+METHODS = ("naive", "ours", "torch_chunked")
+
+
+def loss_fn(method):
+    import torch
+    import torch.nn.functional as F
+
+    from softmax_ce.large_vocab import linear_cross_entropy
+
+    if method == "naive":
+        return lambda h, w, t: F.cross_entropy(F.linear(h, w), t)
+    if method == "ours":
+        return lambda h, w, t: linear_cross_entropy(h, w, t)
+    if method == "torch_chunked":
+        return lambda h, w, t: F.linear_cross_entropy(h, w, t, options=torch.nn.LinearCrossEntropyOptions())
+    raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+
+
+def run_one(method, n, d, v, dtype_name, repeats, result_file):
+    """Inside the subprocess: measure one method, save its loss and gradients to ``result_file``, return a dict."""
+    import torch
+
+    from softmax_ce.large_vocab import peak_rss_growth_mb
+
+    torch.manual_seed(0)
+    dtype = getattr(torch, dtype_name)
+    hidden = torch.randn(n, d, dtype=dtype).requires_grad_()
+    weight = (torch.randn(v, d, dtype=dtype) / d**0.5).requires_grad_()
+    target = torch.randint(0, v, (n,))
+    fn = loss_fn(method)
+
+    def step(h=hidden, t=target):
+        hidden.grad = weight.grad = None
+        loss = fn(h, weight, t)
+        loss.backward()
+        return loss
+
+    step(hidden[:8].detach().requires_grad_(), target[:8])  # warm-up: thread pools, BLAS buffers
+    hidden.grad = weight.grad = None
+    loss, peak_mb = peak_rss_growth_mb(step)
+    grads = (hidden.grad.clone(), weight.grad.clone())
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - start)
+    torch.save({"loss": loss.detach(), "grad_hidden": grads[0], "grad_weight": grads[1]}, result_file)
+    return {"peak_mb": round(peak_mb, 1), "seconds": round(statistics.median(seconds), 4)}
+
+
+def measure(method, n, d, v, dtype, repeats, result_file):
+    """Run ``method`` in a fresh Python process and return its measurements."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", PYTHONPATH=str(ROOT / "notebooks"))
+    code = (f"import json, sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import large_vocab as b; "
+            f"print(json.dumps(b.run_one({method!r}, {n}, {d}, {v}, {dtype!r}, {repeats}, {str(result_file)!r})))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(results, folder):
+    """Largest relative difference of each method's loss and gradients to the naive path's."""
+    import torch
+
+    loaded = {m: torch.load(folder / f"{m}.pt") for m in results}
+    ref = loaded["naive"]
+    for method, got in loaded.items():
+        worst = 0.0
+        for key in ("loss", "grad_hidden", "grad_weight"):
+            a, b = got[key].double(), ref[key].double()
+            worst = max(worst, ((a - b).abs().max() / b.abs().max().clamp(min=1e-30)).item())
+        results[method]["max_rel_diff"] = float(f"{worst:.3g}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=4096, help="tokens (rows of hidden states)")
+    parser.add_argument("--d", type=int, default=256, help="hidden size")
+    parser.add_argument("--v", type=int, default=32768, help="vocabulary size")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--json", action="store_true", help="print one JSON line last")
+    args = parser.parse_args(argv)
+    methods = args.methods.split(",")
+    if "naive" not in methods:
+        methods.insert(0, "naive")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pathlib.Path(tmp)
+        results = {m: measure(m, args.n, args.d, args.v, args.dtype, args.repeats, folder / f"{m}.pt") for m in methods}
+        compare(results, folder)
+    naive = results["naive"]
+    print(f"N={args.n} tokens, D={args.d}, V={args.v}, {args.dtype}: forward + backward, each method in a fresh process")
+    print(f"(the (N x V) logits alone are {args.n * args.v * (2 if args.dtype == 'bfloat16' else 4 if args.dtype == 'float32' else 8) / 2**20:.0f} MB)")
+    print(f"{'method':15} {'peak MB':>9} {'vs naive':>9} {'seconds':>9} {'vs naive':>9} {'max rel. diff':>14}")
+    for method, r in results.items():
+        print(f"{method:15} {r['peak_mb']:9.1f} {naive['peak_mb'] / max(r['peak_mb'], 1e-9):8.1f}x {r['seconds']:9.3f} "
+              f"{r['seconds'] / naive['seconds']:8.2f}x {r['max_rel_diff']:14.2e}")
+    print("('vs naive': peak memory as naive / method, time as method / naive)")
+    if args.json:
+        results["shape"] = {"n": args.n, "d": args.d, "v": args.v, "dtype": args.dtype}
+        print(json.dumps(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""Cross-entropy over a large vocabulary without the (N × V) logits (notebook 09).
+
+- ``online_logsumexp``: one pass over the classes with a running max and a rescaled running sum
+  (Milakov & Gimelshein, 2018), in NumPy; ``blockwise_logsumexp`` merges per-block (max, sum) pairs.
+- ``linear_cross_entropy``: cross_entropy(input @ linear_weightᵀ + linear_bias, target) as a torch
+  ``autograd.Function`` that walks over row chunks, so it never holds more than (chunk × V) logits.
+  Because the logits of a chunk are in hand anyway, it computes the gradients in the same pass.
+- ``peak_rss_growth_mb``: how much a call raises the process's peak resident memory (Linux).
+"""
+
+import resource
+import sys
+
+import numpy as np
+import torch
+
+from .functional import REDUCTIONS, _check_dim, _float_array
+
+# ----------------------------------------------------------------------------- online softmax (NumPy)
+
+
+def merge_logsumexp_stats(m1, s1, m2, s2):
+    """Combine two partial (max m, sum s = Σ exp(x − m)) pairs: m = max(m1, m2), s = s1 e^{m1−m} + s2 e^{m2−m}.
+
+    A part with m = −inf is empty (all its entries masked) and adds nothing.
+    """
+    m = np.maximum(m1, m2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = np.where(np.isneginf(m1), 0.0, s1 * np.exp(m1 - m)) + np.where(np.isneginf(m2), 0.0, s2 * np.exp(m2 - m))
+    return m, s.astype(np.result_type(s1, s2))
+
+
+def _finish(m, s, dtype):
+    with np.errstate(divide="ignore"):
+        out = (m + np.log(s)).astype(dtype)
+    return out if out.ndim else out[()]
+
+
+def online_logsumexp(input, dim=-1):
+    """log Σ_j exp(x_j) in ONE pass over ``dim``: m_j = max(m_{j−1}, x_j), s_j = s_{j−1} e^{m_{j−1} − m_j} + e^{x_j − m_j}."""
+    x = _float_array(input, "input")
+    axis = _check_dim(dim, x.ndim)
+    x = np.moveaxis(np.atleast_1d(x), axis if x.ndim else 0, -1)
+    m = np.full(x.shape[:-1], -np.inf, dtype=x.dtype)
+    s = np.zeros(x.shape[:-1], dtype=x.dtype)
+    for j in range(x.shape[-1]):  # one element at a time, as a streaming kernel would
+        m, s = merge_logsumexp_stats(m, s, x[..., j], np.ones_like(s))
+    return _finish(m, s, x.dtype)
+
+
+def blockwise_logsumexp(input, block_size, dim=-1):
+    """logsumexp over ``dim`` from blocks of ``block_size`` classes: each block's (max, sum) pair, then merged."""
+    x = _float_array(input, "input")
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
+        raise ValueError(f"block_size must be a positive int, got {block_size!r}")
+    axis = _check_dim(dim, x.ndim)
+    x = np.moveaxis(np.atleast_1d(x), axis if x.ndim else 0, -1)
+    m = np.full(x.shape[:-1], -np.inf, dtype=x.dtype)
+    s = np.zeros(x.shape[:-1], dtype=x.dtype)
+    for start in range(0, x.shape[-1], block_size):
+        block = x[..., start:start + block_size]
+        bm = block.max(axis=-1)
+        bm_safe = np.where(np.isfinite(bm), bm, 0.0)
+        bs = np.exp(block - bm_safe[..., None]).sum(axis=-1)
+        m, s = merge_logsumexp_stats(m, s, bm, bs)
+    return _finish(m, s, x.dtype)
+
+
+# ----------------------------------------------------------------------------- chunked linear + cross-entropy (torch)
+
+
+def _check_args(input, linear_weight, linear_bias, target, reduction, ignore_index, label_smoothing, chunk_size):
+    if not isinstance(input, torch.Tensor) or not isinstance(linear_weight, torch.Tensor):
+        raise TypeError("input and linear_weight must be torch tensors")
+    if input.ndim != 2 or linear_weight.ndim != 2:
+        raise ValueError(f"input must be (N, D) and linear_weight (V, D); got {tuple(input.shape)} and {tuple(linear_weight.shape)}")
+    if input.shape[1] != linear_weight.shape[1]:
+        raise ValueError(f"hidden size mismatch: input has D={input.shape[1]} but linear_weight has D={linear_weight.shape[1]}")
+    if linear_bias is not None and tuple(linear_bias.shape) != (linear_weight.shape[0],):
+        raise ValueError(f"linear_bias must have shape ({linear_weight.shape[0]},), got {tuple(linear_bias.shape)}")
+    if not isinstance(target, torch.Tensor) or target.dtype not in (torch.int64, torch.int32, torch.uint8):
+        raise TypeError(f"target must be an integer tensor of class indices, got {getattr(target, 'dtype', type(target).__name__)}")
+    if tuple(target.shape) != (input.shape[0],):
+        raise ValueError(f"target must have shape ({input.shape[0]},), one class per row of input; got {tuple(target.shape)}")
+    counted = target[target != ignore_index]
+    if counted.numel() and (counted.min() < 0 or counted.max() >= linear_weight.shape[0]):
+        bad = counted.min().item() if counted.min() < 0 else counted.max().item()
+        raise ValueError(f"target {bad} is out of range for {linear_weight.shape[0]} classes (and is not ignore_index={ignore_index})")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+
+
+def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, row_scale, grads):
+    """One walk over row chunks: per-row losses, and (if ``grads``) ∂(Σ_n row_scale_n ℓ_n) for input, weight, bias."""
+    n, v = input.shape[0], weight.shape[0]
+    eps = label_smoothing
+    losses = input.new_empty(n)
+    grad_input = torch.empty_like(input) if grads[0] else None
+    grad_weight = torch.zeros_like(weight) if grads[1] else None
+    grad_bias = torch.zeros_like(bias) if bias is not None and grads[2] else None
+    for start in range(0, n, chunk_size):
+        rows = slice(start, min(start + chunk_size, n))
+        h, t, k = input[rows], target[rows], keep[rows]
+        logits = h @ weight.T if bias is None else torch.addmm(bias, h, weight.T)  # (c, V): the only big buffer
+        t_safe = torch.where(k, t, 0).long()
+        z_t = logits.gather(1, t_safe[:, None]).squeeze(1)
+        z_sum = logits.sum(1) if eps else None
+        m = logits.amax(1, keepdim=True)
+        logits.sub_(m).exp_()  # in place: e^{z − m}
+        s = logits.sum(1, keepdim=True)
+        lse = (m + s.log()).squeeze(1)
+        loss = lse - (1 - eps) * z_t - (eps / v) * z_sum if eps else lse - z_t
+        losses[rows] = torch.where(k, loss, 0.0)
+        if not any(grads):
+            del logits  # free this chunk's logits before the next chunk allocates its own
+            continue
+        dz = logits.div_(s)  # in place: softmax p; then ∂ℓ/∂z = p − (1 − ε) onehot − ε / V
+        dz.scatter_add_(1, t_safe[:, None], torch.full_like(z_t[:, None], -(1 - eps)))
+        if eps:
+            dz.sub_(eps / v)
+        dz.mul_(torch.where(k, row_scale[rows], 0.0)[:, None])
+        if grad_input is not None:
+            torch.mm(dz, weight, out=grad_input[rows])
+        if grad_weight is not None:
+            grad_weight.addmm_(dz.T, h)
+        if grad_bias is not None:
+            grad_bias.add_(dz.sum(0))
+        del logits, dz  # free this chunk's logits before the next chunk allocates its own
+    return losses, grad_input, grad_weight, grad_bias
+
+
+class ChunkedLinearCrossEntropy(torch.autograd.Function):
+    """Forward computes the loss and, in the same pass over the chunks, the gradients; backward hands them over."""
+
+    @staticmethod
+    def forward(ctx, input, linear_weight, linear_bias, target, reduction, ignore_index, label_smoothing, chunk_size):
+        keep = target != ignore_index
+        counted = keep.sum()
+        grads = ctx.needs_input_grad[:3] if reduction != "none" else (False, False, False)
+        scale = 1.0 / counted.clamp(min=1).to(input.dtype) if reduction == "mean" else input.new_tensor(1.0)
+        with torch.no_grad():
+            losses, g_in, g_w, g_b = _chunk_pass(input, linear_weight, linear_bias, target, keep,
+                                                 label_smoothing, chunk_size, scale.expand(input.shape[0]), grads)
+        ctx.save_for_backward(input, linear_weight, linear_bias, target, keep)  # inputs: no extra memory
+        ctx.settings = (reduction, label_smoothing, chunk_size, scale)
+        # Not in save_for_backward: holding them there would make autograd copy them into .grad
+        ctx.grads = (g_in, g_w, g_b) if reduction != "none" else None
+        if reduction == "none":
+            return losses
+        if reduction == "sum":
+            return losses.sum()
+        return losses.sum() / counted if counted > 0 else losses.sum() * float("nan")  # all ignored: nan, as torch
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_output):
+        reduction, label_smoothing, chunk_size, scale = ctx.settings
+        grads, ctx.grads = ctx.grads, None
+        if grads is not None:  # computed in forward for a grad_output of 1
+            if bool(grad_output != 1):
+                grads = tuple(None if g is None else g * grad_output for g in grads)
+            g_in, g_w, g_b = grads
+            del grads  # only the returned references remain, so autograd takes the tensors without a copy
+        else:  # reduction='none' (per-row grad_output), or a second backward (retain_graph): one more pass
+            input, weight, bias, target, keep = ctx.saved_tensors
+            row_scale = grad_output if reduction == "none" else (grad_output * scale).expand(input.shape[0])
+            _, g_in, g_w, g_b = _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size,
+                                            row_scale, ctx.needs_input_grad[:3])
+        return g_in, g_w, g_b, None, None, None, None, None
+
+
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, reduction="mean", ignore_index=-100,
+                         label_smoothing=0.0, chunk_size=256):
+    """cross_entropy(input @ linear_weightᵀ + linear_bias, target), holding at most (chunk_size × V) logits at once.
+
+    input (N, D), linear_weight (V, D), target (N,) class indices. Same keyword names as torch's
+    ``F.linear_cross_entropy`` (class ``weight`` and probability targets are not supported). Peak extra
+    memory: one chunk of logits plus the gradients themselves (N × D and V × D).
+    """
+    _check_args(input, linear_weight, linear_bias, target, reduction, ignore_index, label_smoothing, chunk_size)
+    return ChunkedLinearCrossEntropy.apply(input, linear_weight, linear_bias, target, reduction, ignore_index,
+                                           float(label_smoothing), chunk_size)
+
+
+# ----------------------------------------------------------------------------- memory measurement
+
+
+_MALLOC_SET = False
+
+
+def _vm_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(f"{field} not in /proc/self/status")
+
+
+def _return_freed_memory_at_once():
+    """Ask glibc to serve every allocation above 64 KiB with mmap, so a free gives the memory back to the OS.
+
+    Otherwise freed buffers stay in the heap, and the next measurement would reuse them unseen.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, 65536)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass  # not glibc: measurements are rougher
+
+
+def peak_rss_growth_mb(fn, *args, **kwargs):
+    """Run ``fn`` and return (its result, how many MB it raised the peak resident set size above the current one).
+
+    On Linux the peak (VmHWM) is reset first, so every call is measured on its own; the first call also sets
+    glibc's mmap threshold to 64 KiB for the rest of the process (see ``_return_freed_memory_at_once``).
+    Elsewhere the process-wide maximum (ru_maxrss) is used, which is only right for the first large call.
+    """
+    global _MALLOC_SET
+    if not _MALLOC_SET:
+        _return_freed_memory_at_once()
+        _MALLOC_SET = True
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # reset VmHWM to the current RSS
+        before = _vm_kib("VmRSS")
+        result = fn(*args, **kwargs)
+        return result, (_vm_kib("VmHWM") - before) / 1024
+    except OSError:
+        unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+        result = fn(*args, **kwargs)
+        return result, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit - before) / 2**20

@@ -1,0 +1,178 @@
+"""Online softmax and the chunked linear + cross-entropy against torch: values, gradients, errors, the benchmark."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from strategies import assert_close, logits
+
+from softmax_ce import large_vocab as LV
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+# ----------------------------------------------------------------------------- online softmax
+
+
+@given(logits(max_dims=3, max_side=9), st.data())
+def test_online_and_blockwise_logsumexp_match_torch(xs, data):
+    x, scale = xs
+    x = x.copy()
+    if data.draw(st.booleans()):  # masked entries, possibly a whole slice
+        x[data.draw(hnp.arrays(np.bool_, x.shape))] = -np.inf
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    want = torch.logsumexp(torch.from_numpy(x), dim=dim)
+    assert_close(LV.online_logsumexp(x, dim=dim), want, x.dtype, scale)
+    block = data.draw(st.integers(1, 10))
+    assert_close(LV.blockwise_logsumexp(x, block, dim=dim), want, x.dtype, scale)
+
+
+@given(st.lists(st.floats(-50, 50), min_size=1, max_size=20), st.data())
+def test_merging_partial_stats_in_any_split_gives_the_same_result(values, data):
+    x = np.array(values)
+    cut = data.draw(st.integers(0, len(x)))
+    parts = []
+    for part in (x[:cut], x[cut:]):
+        m = part.max(initial=-np.inf)
+        parts.append((m, np.exp(part - m).sum() if part.size else 0.0))
+    m, s = LV.merge_logsumexp_stats(*parts[0], *parts[1])
+    np.testing.assert_allclose(m + np.log(s), torch.logsumexp(torch.from_numpy(x), 0).item(), rtol=1e-12, atol=1e-14)
+
+
+def test_online_logsumexp_bad_input():
+    with pytest.raises(ValueError, match="block_size must be a positive int"):
+        LV.blockwise_logsumexp(np.zeros(4), 0)
+    with pytest.raises(TypeError, match="floating-point"):
+        LV.online_logsumexp(np.arange(3))
+
+
+# ----------------------------------------------------------------------------- chunked linear + cross-entropy
+
+
+def naive(h, w, t, b=None, **kw):
+    return F.cross_entropy(F.linear(h, w, b), t, **kw)
+
+
+def make(n, d, v, dtype=torch.float64, ignored=0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    h = torch.randn(n, d, dtype=dtype, generator=g)
+    w = torch.randn(v, d, dtype=dtype, generator=g) / d**0.5
+    b = torch.randn(v, dtype=dtype, generator=g)
+    t = torch.randint(0, v, (n,), generator=g)
+    t[:ignored] = -100
+    return h, w, b, t
+
+
+def values_and_grads(fn, h, w, b, t, **kw):
+    h, w, b = (x.clone().requires_grad_() for x in (h, w, b))
+    loss = fn(h, w, t, b, **kw)
+    if loss.ndim:  # reduction='none': a different grad_output for every row
+        (loss * torch.linspace(0.5, 2, len(loss), dtype=loss.dtype)).sum().backward()
+    else:
+        loss.backward()
+    return loss.detach(), h.grad, w.grad, b.grad
+
+
+def ours(h, w, t, b=None, **kw):
+    return LV.linear_cross_entropy(h, w, t, linear_bias=b, **kw)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("n, chunk_size", [(12, 4), (13, 4), (5, 64), (1, 1)], ids=["divides", "does-not-divide", "n<chunk", "single"])
+@pytest.mark.parametrize("ignored", [0, 3])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_values_and_gradients_match_naive(reduction, n, chunk_size, ignored, label_smoothing):
+    h, w, b, t = make(n, 6, 11, ignored=min(ignored, n - 1))
+    kw = {"reduction": reduction, "label_smoothing": label_smoothing}
+    got = values_and_grads(ours, h, w, b, t, chunk_size=chunk_size, **kw)
+    want = values_and_grads(naive, h, w, b, t, **kw)
+    for a, e in zip(got, want):
+        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gradcheck_float64(reduction):
+    h, w, b, t = make(7, 4, 9, ignored=2)
+    h, w, b = (x.requires_grad_() for x in (h, w, b))
+    assert torch.autograd.gradcheck(lambda h, w, b: ours(h, w, t, b, reduction=reduction, label_smoothing=0.1, chunk_size=3), (h, w, b))
+
+
+def test_larger_float32_case_matches_naive_to_1e5():
+    h, w, b, t = make(300, 64, 5000, dtype=torch.float32, ignored=17)
+    got = values_and_grads(ours, h, w, b, t, chunk_size=64)
+    want = values_and_grads(naive, h, w, b, t)
+    for a, e in zip(got, want):
+        assert ((a - e).abs().max() / e.abs().max()).item() < 1e-5
+
+
+def test_every_target_ignored_gives_nan_and_zero_gradients_like_torch():
+    h, w, b, t = make(4, 3, 5, ignored=4)
+    loss, gh, gw, gb = values_and_grads(ours, h, w, b, t, chunk_size=2)
+    assert torch.isnan(loss) and torch.isnan(naive(h, w, t, b))
+    assert not gh.any() and not gw.any() and not gb.any()
+
+
+def test_second_backward_with_retain_graph_gives_the_same_gradients():
+    h, w, b, t = make(9, 5, 7)
+    w.requires_grad_()
+    loss = ours(h, w, t, chunk_size=4)
+    first, = torch.autograd.grad(loss, w, retain_graph=True)
+    second, = torch.autograd.grad(loss, w)
+    torch.testing.assert_close(first, second)
+    torch.testing.assert_close(first, torch.autograd.grad(naive(h, w, t), w)[0])
+
+
+def test_gradients_flow_only_where_asked():
+    h, w, b, t = make(6, 3, 4)
+    w.requires_grad_()
+    ours(h, w, t, chunk_size=4).backward()
+    assert w.grad is not None and h.grad is None
+
+
+H, W, B, T = make(4, 3, 5)
+BAD = [
+    ("chunk_size 0", lambda: ours(H, W, T, chunk_size=0), ValueError, "chunk_size must be a positive int"),
+    ("chunk_size -1", lambda: ours(H, W, T, chunk_size=-1), ValueError, "chunk_size must be a positive int"),
+    ("hidden size mismatch", lambda: ours(H, W[:, :2], T), ValueError, "hidden size mismatch"),
+    ("target out of range", lambda: ours(H, W, torch.tensor([0, 1, 5, 2])), ValueError, "out of range for 5 classes"),
+    ("negative target", lambda: ours(H, W, torch.tensor([0, -1, 2, 2])), ValueError, "out of range"),
+    ("float targets", lambda: ours(H, W, T.double()), TypeError, "integer tensor"),
+    ("target length", lambda: ours(H, W, T[:3]), ValueError, r"target must have shape \(4,\)"),
+    ("3-d input", lambda: ours(H[None], W, T), ValueError, r"input must be \(N, D\)"),
+    ("bias shape", lambda: ours(H, W, T, B[:2]), ValueError, r"linear_bias must have shape \(5,\)"),
+    ("reduction", lambda: ours(H, W, T, reduction="avg"), ValueError, "unknown reduction"),
+    ("label smoothing", lambda: ours(H, W, T, label_smoothing=2.0), ValueError, r"label_smoothing must be in \[0, 1\]"),
+    ("numpy input", lambda: ours(H.numpy(), W, T), TypeError, "torch tensors"),
+]
+
+
+@pytest.mark.parametrize("call, exc, match", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_arguments_raise_clear_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+def test_peak_rss_growth_sees_a_large_allocation():
+    _, mb = LV.peak_rss_growth_mb(lambda: np.ones(40 * 2**20 // 8).sum())  # 40 MB, freed at once
+    assert 30 < mb < 200
+
+
+def test_benchmark_runs_and_reports_every_method():
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "large_vocab.py"), "--n", "64", "--d", "8", "--v", "256",
+                          "--repeats", "1", "--json"], capture_output=True, text=True, timeout=300, check=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert set(result) == {"naive", "ours", "torch_chunked", "shape"}
+    for method in ("naive", "ours", "torch_chunked"):
+        assert result[method]["seconds"] > 0 and result[method]["max_rel_diff"] < 1e-5
+    assert "ours" in out and "vs naive" in out
