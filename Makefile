@@ -3,7 +3,8 @@
 #   make test     set up, then lint (ruff) and run every test: unit tests, and nbval over every notebook, in parallel
 #   make outputs  re-execute notebooks and store their outputs (all, or NB=notebooks/02_cross_entropy.ipynb)
 #   make images   redraw the figures in images/ from images/make_images.py
-#   make bench    measurements: how closely softmax_ce agrees with torch for every option combination
+#   make bench    measurements: large-vocabulary memory/time (BENCH_ARGS="--n 2048" to change the shape),
+#                 and how closely softmax_ce agrees with torch for every option combination
 
 PYTHON ?= python3
 VENV   := .venv
@@ -43,6 +44,7 @@ images: setup
 	$(BIN)/python images/make_images.py
 
 bench: setup
+	$(BIN)/python benchmarks/large_vocab.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/torch_agreement.py
 
 clean:

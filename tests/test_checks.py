@@ -289,7 +289,44 @@ def test_check_temperature_accuracy(answer, ok, hint, capsys):
     assert hint in capsys.readouterr().out
 
 
-FUNCTION_CHECKERS = [c for c, _ in RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT + TRAINING_RIGHT]
+def merge_right(m1, s1, m2, s2):
+    m = max(m1, m2)
+    return (m, 0.0) if m == -np.inf else (m, s1 * np.exp(m1 - m) + s2 * np.exp(m2 - m))
+
+
+LARGE_VOCAB_RIGHT = [
+    (checks.check_merge_stats, merge_right),
+    (checks.check_chunk_rows, lambda v, b, mb: max(1, int(mb * 2**20 // (v * b)))),
+]
+LARGE_VOCAB_WRONG = [
+    (checks.check_merge_stats, lambda m1, s1, m2, s2: (max(m1, m2), s1 + s2), "rescale"),
+    (checks.check_merge_stats, lambda m1, s1, m2, s2: (max(m1, m2), s1 * np.exp(m1 - max(m1, m2)) + s2 * np.exp(m2 - max(m1, m2))), "empty block"),
+    (checks.check_merge_stats, lambda m1, s1, m2, s2: (min(m1, m2), s1 + s2), "merged max"),
+    (checks.check_merge_stats, lambda m1, s1, m2, s2: merge_right(m1, s1, m2, s2)[1], "pair"),
+    (checks.check_merge_stats, lambda m1, s1, m2, s2: (merge_right(m1, s1, m2, s2)[0], 2 * merge_right(m1, s1, m2, s2)[1] + 1), "expected s"),
+    (checks.check_chunk_rows, lambda v, b, mb: mb * 10**6 // (v * b), "2**20"),
+    (checks.check_chunk_rows, lambda v, b, mb: mb * 2**20 / (v * b), "round down"),
+    (checks.check_chunk_rows, lambda v, b, mb: mb * 2**20 // (v * b) + 1, "do not fit"),
+    (checks.check_chunk_rows, lambda v, b, mb: mb * 2**20 // (v * b), "at least 1 row"),
+    (checks.check_chunk_rows, lambda v, b, mb: 7, "expected"),
+    (checks.check_chunk_rows, lambda v, b, mb: "many", "whole number"),
+]
+
+
+@pytest.mark.parametrize("checker, solution", LARGE_VOCAB_RIGHT, ids=[c.__name__ for c, _ in LARGE_VOCAB_RIGHT])
+def test_large_vocab_right_answers_pass(checker, solution, capsys):
+    assert checker(solution) is True
+    assert capsys.readouterr().out.startswith("Correct!")
+
+
+@pytest.mark.parametrize("checker, solution, hint", LARGE_VOCAB_WRONG, ids=[f"{c.__name__}-{h}" for c, _, h in LARGE_VOCAB_WRONG])
+def test_large_vocab_mistakes_get_their_hint(checker, solution, hint, capsys):
+    with np.errstate(all="ignore"):
+        assert checker(solution) is False
+    assert hint in capsys.readouterr().out
+
+
+FUNCTION_CHECKERS = [c for c, _ in RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT + TRAINING_RIGHT + LARGE_VOCAB_RIGHT]
 
 
 def test_every_function_checker_is_tested():
@@ -305,4 +342,5 @@ def test_every_function_checker_is_tested():
 def test_unfinished_or_broken_attempts_never_crash(checker, attempt, hint, capsys):
     assert checker(attempt) is False
     out = capsys.readouterr().out
-    assert hint in out or (checker is checks.check_sgd_step and "pair" in out), out
+    pair_checkers = (checks.check_sgd_step, checks.check_merge_stats)
+    assert hint in out or (checker in pair_checkers and "pair" in out) or (checker is checks.check_chunk_rows and "whole number" in out), out
