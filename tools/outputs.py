@@ -43,7 +43,11 @@ def merge_streams(outputs):
     return merged
 
 
-os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"  # kernels inherit it: no progress bars in stored outputs
+# Kernels inherit these: the same conditions as under nbval (notebooks/conftest.py), so the stored outputs are
+# computed exactly as the tests will recompute them: no progress bars, one thread.
+os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 
 def execute(path):
