@@ -3,6 +3,7 @@
 #   make test     set up, then lint (ruff) and run every test: unit tests, and nbval over every notebook, in parallel
 #   make outputs  re-execute notebooks and store their outputs (all, or NB=notebooks/02_cross_entropy.ipynb)
 #   make images   redraw the figures in images/ from images/make_images.py
+#   make handout  build handout/student/ and handout/instructor/: HTML pages, index, PDF, student notebooks
 #   make bench    measurements: large-vocabulary memory/time (BENCH_ARGS="--n 2048" to change the shape),
 #                 and how closely softmax_ce agrees with torch for every option combination
 
@@ -11,10 +12,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/requirements.installed
 NB     ?= notebooks/[0-9]*.ipynb
+LAB_ROOT ?= .
 # JupyterLab refuses to run as root (CI, containers) unless told to; a learner's laptop never needs this.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test outputs images bench clean
+.PHONY: setup lab test outputs images handout bench clean
 
 # (Re)build .venv when it is missing or was built from a different requirements.txt.
 setup:
@@ -29,9 +31,9 @@ venv:
 	cp requirements.txt $(STAMP)
 
 # The server's root is the repository so that notebooks can show ../images/; the browser opens on notebooks/.
-# Token authentication stays on. LAB_ARGS adds options, e.g. LAB_ARGS=--no-browser.
+# Token authentication stays on. LAB_ARGS adds options, e.g. LAB_ARGS=--no-browser; LAB_ROOT serves another copy.
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(LAB_ROOT) --LabApp.default_url=/lab/tree/notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: setup
 	$(BIN)/ruff check .
@@ -42,6 +44,9 @@ outputs: setup
 
 images: setup
 	$(BIN)/python images/make_images.py
+
+handout: setup
+	$(BIN)/python tools/handout.py
 
 bench: setup
 	$(BIN)/python benchmarks/large_vocab.py $(BENCH_ARGS)

@@ -1,0 +1,26 @@
+"""Shared by the browser tests: find Debian's Chromium, or skip (or fail under CI) with the way to install it."""
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import handout  # noqa: E402
+
+SCREENSHOTS = ROOT / "handout" / "screenshots"  # git-ignored; look at them after a run
+
+
+def chromium():
+    if pathlib.Path(handout.CHROMIUM).exists():
+        return handout.CHROMIUM
+    message = f"no Chromium at {handout.CHROMIUM}: install it with `apt-get install chromium` (Debian/Ubuntu), or set CHROMIUM"
+    if os.environ.get("CI"):
+        pytest.fail("CI is set but " + message)
+    pytest.skip(message)
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=chromium(), args=handout.CHROMIUM_ARGS)

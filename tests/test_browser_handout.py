@@ -1,0 +1,95 @@
+"""The handout in a real browser: headless Chromium (Debian's /usr/bin/chromium, driven by playwright).
+
+- Every page, student and instructor: no failed request, no request off the machine, no console error, no broken
+  image, math typeset (no raw $...$ left), solutions absent for students and present for instructors.
+- A screenshot of every page lands in handout/screenshots/ (git-ignored): look at them.
+- The PDFs exist and have pages; the student notebooks have no solutions and empty exercises.
+
+Without Chromium these tests skip and say how to install it, unless CI is set: then a missing browser fails.
+"""
+
+import re
+
+import nbformat
+import pytest
+from browser import ROOT, SCREENSHOTS, chromium, handout, launch
+
+NOTEBOOKS = handout.course_notebooks()
+PAGES = [(version, nb.stem + ".html") for version in ("student", "instructor") for nb in NOTEBOOKS] + \
+        [("student", "index.html"), ("instructor", "index.html")]
+
+
+@pytest.fixture(scope="module")
+def browser(built):  # after the build: it prints its PDFs with a playwright session of its own
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = launch(p)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    chromium()
+    out = tmp_path_factory.mktemp("handout") / "handout"
+    assert handout.main(["--out", str(out)]) == 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def open_page(browser, url):
+    """Open ``url``; return the page and the lists of console errors, failed requests and off-machine requests."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems = {"console errors": [], "failed requests": [], "requests off this machine": []}
+    page.on("console", lambda m: problems["console errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems["console errors"].append(str(e)))
+    page.on("requestfailed", lambda r: problems["failed requests"].append(r.url))
+    page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else problems["requests off this machine"].append(r.url))
+    page.goto(url, wait_until="load")
+    return page, problems
+
+
+@pytest.mark.parametrize("version, name", PAGES, ids=[f"{v}/{n}" for v, n in PAGES])
+def test_handout_page(built, browser, version, name):
+    page, problems = open_page(browser, (built / version / name).as_uri())
+    if name != "index.html":
+        handout.wait_for_mathjax(page)
+    page.screenshot(path=str(SCREENSHOTS / f"{version}_{name}.png"))
+    assert not any(problems.values()), problems
+    broken = page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 60))")
+    assert not broken, f"broken images: {broken}"
+    if name == "index.html":
+        links = page.evaluate("[...document.querySelectorAll('table a')].map(a => a.getAttribute('href'))")
+        assert links == [nb.stem + ".html" for nb in NOTEBOOKS]
+        return
+    assert page.evaluate("document.images.length") > 0, "no plot on the page"
+    raw = page.evaluate("[...document.querySelectorAll('.jp-RenderedMarkdown')].map(e => e.innerText).join('\\n')")
+    assert "$" not in raw, f"untypeset math: {raw[max(0, raw.find('$') - 40):raw.find('$') + 40]!r}"
+    assert page.evaluate("document.querySelectorAll('.MathJax').length") > 0
+    nb = nbformat.read(ROOT / "notebooks" / name.replace(".html", ".ipynb"), as_version=4)
+    n_solutions = sum(handout.is_solution(c) for c in nb.cells)
+    shown = page.evaluate("document.querySelectorAll('.celltag_solution').length")
+    assert shown == (n_solutions if version == "instructor" else 0)
+    assert n_solutions >= 2
+    nav = page.evaluate("[...document.querySelectorAll('.course-nav a')].map(a => a.getAttribute('href'))")
+    assert "index.html" in nav
+
+
+def test_pdfs_hold_the_whole_course(built):
+    for version in ("student", "instructor"):
+        data = (built / version / "course.pdf").read_bytes()
+        assert data.startswith(b"%PDF")
+        pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+        assert pages > 10 * len(NOTEBOOKS) // 2, f"{version} PDF has only {pages} pages"
+
+
+def test_student_notebooks_have_no_solutions_and_unsolved_exercises(built):
+    folder = built / "student" / "notebooks"
+    assert sorted(p.name for p in folder.glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
+    assert (folder / "softmax_ce" / "functional.py").exists() and (built / "student" / "images").is_dir()
+    for path in folder.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        assert not any(handout.is_solution(c) for c in nb.cells)
+        exercises = [c for c in nb.cells if handout.is_exercise(c)]
+        assert exercises and all(not c.outputs for c in exercises)

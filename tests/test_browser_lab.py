@@ -1,0 +1,95 @@
+"""`make lab` in a real browser: JupyterLab opens 01_softmax.ipynb, runs every cell through the UI, outputs appear,
+none is an error; a screenshot lands in handout/screenshots/. Skips without Chromium (fails under CI)."""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import nbformat
+import pytest
+from browser import ROOT, SCREENSHOTS, launch
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = launch(p)
+        yield instance
+        instance.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab_server(browser, tmp_path_factory):
+    # `make lab` itself, serving a copy of the course, so that running cells (and autosave) never touch the repository
+    workspace = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", workspace / "notebooks", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "images", workspace / "images")
+    port, token = free_port(), secrets.token_hex(16)
+    args = f"--no-browser --ServerApp.port={port} --IdentityProvider.token={token}"
+    proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}", f"LAB_ROOT={workspace}"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not start")
+        yield base, token
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def menu_command(page, menu, item):
+    """Open a menu of the menu bar and click one of its items, once it is enabled."""
+    page.click(f'.lm-MenuBar-itemLabel:text-is("{menu}")', timeout=60_000)
+    page.click(f'.lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel:text-is("{item}")', timeout=60_000)
+
+
+def test_jupyterlab_runs_the_first_notebook(lab_server, browser):
+    base, token = lab_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/lab/tree/notebooks/01_softmax.ipynb?token={token}&reset", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=180_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+    page.click(".jp-Notebook .jp-Cell >> nth=0")  # make the notebook the current widget: its menu commands enable
+    page.keyboard.press("Escape")
+    menu_command(page, "Edit", "Clear Outputs of All Cells")  # start from no outputs at all
+    page.wait_for_function("document.querySelectorAll('.jp-OutputArea-output').length === 0", timeout=60_000)
+    menu_command(page, "Run", "Run All Cells")
+    n_code = sum(c.cell_type == "code" for c in nbformat.read(ROOT / "notebooks" / "01_softmax.ipynb", as_version=4).cells)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.wait_for_function(f"[...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].filter(p => /\\[\\d+\\]/.test(p.textContent)).length === {n_code} "
+                               "&& document.body.textContent.includes('np.log(p) + c works for every constant c.')", timeout=180_000)
+    finally:
+        page.screenshot(path=str(SCREENSHOTS / "jupyterlab_01_softmax.png"))  # also when it failed: look at it
+    errors = page.evaluate("document.querySelectorAll('.jp-OutputArea-output[data-mime-type=\"application/vnd.jupyter.stderr\"]').length")
+    outputs = page.evaluate("[...document.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent).join('\\n')")
+    assert errors == 0, outputs[-2000:]
+    assert "Softmax of [2.  1.  0.1] is [0.65900114 0.24243297 0.09856589]" in outputs
+    assert "Traceback" not in outputs
+    assert outputs.count("Correct!") == 3 and outputs.count("Not yet:") == 3  # the exercises and their solutions ran
+    sessions = json.loads(urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10).read())
+    assert any(s["path"].endswith("01_softmax.ipynb") for s in sessions)

@@ -1,0 +1,185 @@
+"""Build the classroom handout from the notebooks: `make handout`.
+
+    python tools/handout.py [--out handout] [--no-pdf]
+
+Writes, for each of handout/student/ and handout/instructor/:
+- one HTML page per notebook (nbconvert, stored outputs and plots, images embedded), with previous/next links;
+- index.html, the course table;
+- mathjax/, a local copy of MathJax (from the jupyter-server-mathjax package): pages load nothing from the network;
+- course.pdf, every notebook in order, printed by headless Chromium (skipped with --no-pdf or without Chromium).
+Student pages have no cells tagged `solution`; instructor pages keep them, marked "Solution".
+handout/student/notebooks/ also holds the notebooks to hand out: solution cells removed, exercise outputs cleared,
+with the helper package and the images they need.
+"""
+
+import argparse
+import copy
+import html
+import os
+import pathlib
+import re
+import shutil
+import sys
+
+import nbformat
+from nbconvert import HTMLExporter
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+TEMPLATES = pathlib.Path(__file__).resolve().parent / "handout_template"
+MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+def course_notebooks():
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def title_of(nb):
+    first = nb.cells[0].source.splitlines()[0]
+    return first.lstrip("# ").strip()
+
+
+def is_solution(cell):
+    return "solution" in cell.metadata.get("tags", [])
+
+
+def is_exercise(cell):
+    return cell.cell_type == "code" and "passed = check_" in cell.source
+
+
+def student_copy(nb):
+    """The notebook without solution cells, with the exercises' stored outputs cleared."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells if not is_solution(c)]
+    for cell in nb.cells:
+        if is_exercise(cell):
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def with_local_images(nb):
+    """Markdown refers to ../images/ (from notebooks/); pages are exported relative to the repository root so
+    nbconvert embeds those images as data URLs (it only embeds files below the export path)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace("](../images/", "](images/")
+    return nb
+
+
+def exporter():
+    return HTMLExporter(template_name="course", extra_template_basedirs=[str(TEMPLATES)], mathjax_url=MATHJAX_URL,
+                        embed_images=True, exclude_input_prompt=False)
+
+
+def nav_html(pages, i):
+    prev_link = f'<a href="{pages[i - 1][0]}">← {html.escape(pages[i - 1][1])}</a>' if i > 0 else "<span></span>"
+    next_link = f'<a href="{pages[i + 1][0]}">{html.escape(pages[i + 1][1])} →</a>' if i + 1 < len(pages) else "<span></span>"
+    return f'{prev_link}<a href="index.html">Contents</a>{next_link}'
+
+
+def index_html(pages, version, pdf):
+    rows = "\n".join(f'<tr><td>{name[:2]}</td><td><a href="{name}">{html.escape(title)}</a></td><td>{html.escape(goal)}</td></tr>'
+                     for name, title, goal in pages)
+    pdf = '<p><a href="course.pdf">The whole course as one PDF</a></p>' if pdf else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Softmax &amp; Cross-Entropy: {version} edition</title>
+<style>body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.4; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 0.4em 0.6em; vertical-align: top; }}</style>
+</head><body>
+<h1>Softmax &amp; Cross-Entropy, from first principles to large vocabularies</h1>
+<p>{version.capitalize()} edition.{" Solutions are marked in green." if version == "instructor" else " The exercises' checkers tell you whether your answer is right; open the notebooks in JupyterLab to try them."}</p>
+{pdf}
+<table><tr><th>#</th><th>notebook</th><th>what you will learn</th></tr>
+{rows}
+</table></body></html>
+"""
+
+
+def first_goal(nb):
+    """The first bullet of the notebook's "What you will learn" list, for the index."""
+    match = re.search(r"\*\*What you will learn\*\*\s*\n- (.+)", nb.cells[0].source)
+    return re.sub(r"[`*$]", "", match.group(1)).rstrip(";.") if match else ""
+
+
+def build_version(version, notebooks, out, pdf):
+    folder = out / version
+    folder.mkdir(parents=True)
+    mathjax = pathlib.Path(__import__("jupyter_server_mathjax").__file__).parent / "static"
+    shutil.copytree(mathjax, folder / "mathjax")
+    loaded = [(path, nbformat.read(path, as_version=4)) for path in notebooks]
+    if version == "student":
+        loaded = [(path, student_copy(nb)) for path, nb in loaded]
+    pages = [(path.stem + ".html", title_of(nb)) for path, nb in loaded]
+    for i, (_, nb) in enumerate(loaded):
+        body, _ = exporter().from_notebook_node(with_local_images(nb),
+                                                resources={"metadata": {"name": pages[i][1], "path": str(ROOT)},
+                                                           "course_nav": nav_html(pages, i)})
+        (folder / pages[i][0]).write_text(body, encoding="utf-8")
+    (folder / "index.html").write_text(index_html([(p, t, first_goal(nb)) for (p, t), (_, nb) in zip(pages, loaded)],
+                                                  version, pdf), encoding="utf-8")
+    combined = nbformat.v4.new_notebook(metadata=loaded[0][1].metadata)
+    for _, nb in loaded:
+        combined.cells.extend(nb.cells)
+    body, _ = exporter().from_notebook_node(with_local_images(combined),
+                                            resources={"metadata": {"name": "Softmax & Cross-Entropy", "path": str(ROOT)}})
+    (folder / "all.html").write_text(body, encoding="utf-8")
+    if version == "student":
+        copy_student_notebooks(loaded, folder / "notebooks")
+    return folder
+
+
+def copy_student_notebooks(loaded, target):
+    target.mkdir()
+    for path, nb in loaded:
+        nbformat.write(nb, target / path.name)
+    shutil.copytree(NOTEBOOKS / "softmax_ce", target / "softmax_ce", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "images", target.parent / "images", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+
+
+def print_pdf(folder):
+    """Print all.html to course.pdf with headless Chromium, after MathJax has typeset the page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto((folder / "all.html").as_uri(), wait_until="load")
+        wait_for_mathjax(page)
+        page.pdf(path=str(folder / "course.pdf"), format="A4", print_background=True,
+                 margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+        browser.close()
+
+
+def wait_for_mathjax(page, timeout_ms=60_000):
+    """Wait until MathJax has finished its typesetting queue."""
+    page.wait_for_function("() => window.MathJax && window.MathJax.Hub && window.MathJax.Hub.queue.pending === 0 "
+                           "&& window.MathJax.Hub.queue.running === 0", timeout=timeout_ms)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(ROOT / "handout"))
+    parser.add_argument("--no-pdf", action="store_true")
+    args = parser.parse_args(argv)
+    out = pathlib.Path(args.out)
+    if out.exists():
+        shutil.rmtree(out)
+    notebooks = course_notebooks()
+    make_pdf = not args.no_pdf and pathlib.Path(CHROMIUM).exists()
+    if not args.no_pdf and not make_pdf:
+        print(f"no Chromium at {CHROMIUM}: no PDF (apt-get install chromium, or set CHROMIUM=...)", file=sys.stderr)
+    for version in ("student", "instructor"):
+        folder = build_version(version, notebooks, out, make_pdf)
+        pdf = ""
+        if make_pdf:
+            print_pdf(folder)
+            pdf = f", course.pdf {(folder / 'course.pdf').stat().st_size / 2**20:.1f} MB"
+        print(f"{folder.relative_to(out.parent)}: {len(notebooks)} pages + index.html{pdf}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
