@@ -71,6 +71,8 @@ def test_stored_outputs_are_complete_and_clean(path):
         assert not re.search(r"0x[0-9a-f]{6,}", text), "a memory address in an output"
     assert any("image/png" in out.get("data", {}) for c in code for out in c["outputs"]), "no plot"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert nb["metadata"]["language_info"]["version"].count(".") == 1, "metadata not normalised: run make outputs"
+    assert "widgets" not in nb["metadata"] and all("execution" not in c["metadata"] for c in nb["cells"])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

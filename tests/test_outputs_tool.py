@@ -1,0 +1,51 @@
+"""tools/outputs.py, the maintainers' `make outputs`: atomic on failure, deterministic, normalising metadata."""
+
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import nbformat
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def workspace(tmp_path, notebook="01_softmax.ipynb"):
+    shutil.copytree(ROOT / "notebooks" / "softmax_ce", tmp_path / "softmax_ce", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "notebooks" / notebook, tmp_path / notebook)
+    return tmp_path / notebook
+
+
+def run_tool(path):
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "outputs.py"), str(path)], capture_output=True, text=True, timeout=300)
+
+
+def test_a_failing_cell_leaves_the_notebook_byte_for_byte_unchanged(tmp_path):
+    path = workspace(tmp_path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(5, nbformat.v4.new_code_cell("print('about to fail')\nraise ZeroDivisionError('planted failure')"))
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    result = run_tool(path)
+    assert result.returncode == 1
+    assert path.read_bytes() == before
+    assert "planted failure" in result.stderr and "ZeroDivisionError" in result.stderr and "left unchanged" in result.stderr
+    assert not list(tmp_path.glob("*.tmp")), "no temporary file left behind"
+
+
+def test_outputs_are_the_same_twice_in_a_row_and_metadata_is_normalised(tmp_path):
+    path = workspace(tmp_path)
+    data = json.loads(path.read_text())
+    data["metadata"]["language_info"]["version"] = "3.11.7"
+    data["metadata"]["widgets"] = {"state": {}}
+    data["cells"][1]["metadata"]["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00"}
+    path.write_text(json.dumps(data, indent=1))
+    assert run_tool(path).returncode == 0
+    first = path.read_bytes()
+    assert run_tool(path).returncode == 0
+    assert path.read_bytes() == first
+    nb = json.loads(first)
+    assert nb["metadata"]["language_info"]["version"].count(".") == 1 and "widgets" not in nb["metadata"]
+    assert all("execution" not in c["metadata"] for c in nb["cells"])
+    assert first == (ROOT / "notebooks" / "01_softmax.ipynb").read_bytes(), "the stored notebook is not what make outputs writes"
