@@ -2,16 +2,18 @@
 
     python benchmarks/large_vocab.py [--n 4096] [--d 256] [--v 32768] [--dtype float32] [--repeats 5] [--json]
 
-Each method runs in a fresh subprocess. There it allocates the inputs (hidden states N × D, output weight V × D,
-targets), warms up on 8 rows (thread pools, BLAS buffers), then measures:
+Each method runs in fresh subprocesses. There it allocates the inputs (hidden states N × D, output weight V × D,
+targets), warms up on 8 rows (thread pools, BLAS buffers), then measures, each in a process of its own:
 - peak memory: how far forward + backward raise the peak resident set size above the RSS after the inputs exist
-  (the subprocess runs with MALLOC_MMAP_THRESHOLD_=65536, so freed buffers go back to the OS at once and do not hide
+  (this process runs with MALLOC_MMAP_THRESHOLD_=65536, so freed buffers go back to the OS at once and do not hide
   the next allocation);
-- time: the median wall time of --repeats forward + backward runs.
+- time: the median wall time of --repeats forward + backward runs (this process keeps the default allocator, which
+  is faster for the chunked methods' repeated allocations).
 The loss and both gradients of each method are compared with the naive path's.
 
 Methods: naive = F.cross_entropy(F.linear(h, W), t); ours = softmax_ce.large_vocab.linear_cross_entropy;
-torch_chunked = F.linear_cross_entropy(..., options=torch.nn.LinearCrossEntropyOptions()).
+torch_chunked = F.linear_cross_entropy(..., options=torch.nn.LinearCrossEntropyOptions()), with torch's automatic
+chunking unless --torch-chunk-size sets batch_chunk_size (ours uses chunks of 256 rows).
 With --json, the last line printed is one JSON object: {"naive": {"peak_mb": …, "seconds": …}, "ours": {…},
 "torch_chunked": {…}, "shape": {…}}.
 """
@@ -30,7 +32,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 METHODS = ("naive", "ours", "torch_chunked")
 
 
-def loss_fn(method):
+def loss_fn(method, torch_chunk_size=None):
     import torch
     import torch.nn.functional as F
 
@@ -41,12 +43,14 @@ def loss_fn(method):
     if method == "ours":
         return lambda h, w, t: linear_cross_entropy(h, w, t)
     if method == "torch_chunked":
-        return lambda h, w, t: F.linear_cross_entropy(h, w, t, options=torch.nn.LinearCrossEntropyOptions())
+        options = torch.nn.LinearCrossEntropyOptions(batch_chunk_size=torch_chunk_size)
+        return lambda h, w, t: F.linear_cross_entropy(h, w, t, options=options)
     raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
 
 
-def run_one(method, n, d, v, dtype_name, repeats, result_file):
-    """Inside the subprocess: measure one method, save its loss and gradients to ``result_file``, return a dict."""
+def run_one(method, n, d, v, dtype_name, repeats, result_file, mode, torch_chunk_size=None):
+    """Inside a subprocess: in mode "memory", the peak memory of one run (loss and gradients saved to
+    ``result_file``); in mode "time", the median time of ``repeats`` runs."""
     import torch
 
     from softmax_ce.large_vocab import peak_rss_growth_mb
@@ -56,7 +60,7 @@ def run_one(method, n, d, v, dtype_name, repeats, result_file):
     hidden = torch.randn(n, d, dtype=dtype).requires_grad_()
     weight = (torch.randn(v, d, dtype=dtype) / d**0.5).requires_grad_()
     target = torch.randint(0, v, (n,))
-    fn = loss_fn(method)
+    fn = loss_fn(method, torch_chunk_size)
 
     def step(h=hidden, t=target):
         hidden.grad = weight.grad = None
@@ -66,24 +70,31 @@ def run_one(method, n, d, v, dtype_name, repeats, result_file):
 
     step(hidden[:8].detach().requires_grad_(), target[:8])  # warm-up: thread pools, BLAS buffers
     hidden.grad = weight.grad = None
-    loss, peak_mb = peak_rss_growth_mb(step)
-    grads = (hidden.grad.clone(), weight.grad.clone())
+    if mode == "memory":
+        loss, peak_mb = peak_rss_growth_mb(step)
+        torch.save({"loss": loss.detach(), "grad_hidden": hidden.grad, "grad_weight": weight.grad}, result_file)
+        return {"peak_mb": round(peak_mb, 1)}
     seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
         step()
         seconds.append(time.perf_counter() - start)
-    torch.save({"loss": loss.detach(), "grad_hidden": grads[0], "grad_weight": grads[1]}, result_file)
-    return {"peak_mb": round(peak_mb, 1), "seconds": round(statistics.median(seconds), 4)}
+    return {"seconds": round(statistics.median(seconds), 4)}
 
 
-def measure(method, n, d, v, dtype, repeats, result_file):
-    """Run ``method`` in a fresh Python process and return its measurements."""
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", PYTHONPATH=str(ROOT / "notebooks"))
-    code = (f"import json, sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import large_vocab as b; "
-            f"print(json.dumps(b.run_one({method!r}, {n}, {d}, {v}, {dtype!r}, {repeats}, {str(result_file)!r})))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def measure(method, n, d, v, dtype, repeats, result_file, torch_chunk_size):
+    """Measure ``method``'s memory and its time, each in a fresh Python process."""
+    result = {}
+    for mode in ("memory", "time"):
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "notebooks"))
+        if mode == "memory":
+            env["MALLOC_MMAP_THRESHOLD_"] = "65536"
+        code = (f"import json, sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import large_vocab as b; "
+                f"print(json.dumps(b.run_one({method!r}, {n}, {d}, {v}, {dtype!r}, {repeats}, {str(result_file)!r}, "
+                f"{mode!r}, {torch_chunk_size!r})))")
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        result.update(json.loads(out.stdout.strip().splitlines()[-1]))
+    return result
 
 
 def compare(results, folder):
@@ -108,6 +119,7 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--torch-chunk-size", type=int, default=None, help="batch_chunk_size for torch_chunked (default: auto)")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
@@ -115,7 +127,8 @@ def main(argv=None):
         methods.insert(0, "naive")
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp)
-        results = {m: measure(m, args.n, args.d, args.v, args.dtype, args.repeats, folder / f"{m}.pt") for m in methods}
+        results = {m: measure(m, args.n, args.d, args.v, args.dtype, args.repeats, folder / f"{m}.pt", args.torch_chunk_size)
+                   for m in methods}
         compare(results, folder)
     naive = results["naive"]
     print(f"N={args.n} tokens, D={args.d}, V={args.v}, {args.dtype}: forward + backward, each method in a fresh process")

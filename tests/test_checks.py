@@ -248,6 +248,11 @@ def sgd(W, b, X, y, lr, sign=1.0, scale=None, move_b=True):
     return W - sign * lr * dZ.T @ X, (b - sign * lr * dZ.sum(axis=0)) if move_b else b
 
 
+def sgd_max_class(W, b, X, y, lr):  # one-hot with np.eye(y.max() + 1): breaks when a batch lacks the last class
+    dZ = (npF.softmax(X @ W.T + b, dim=1) - np.eye(y.max() + 1)[y]) / len(y)
+    return W - lr * dZ.T @ X, b - lr * dZ.sum(axis=0)
+
+
 TRAINING_RIGHT = [
     (checks.check_sgd_step, sgd),
     (checks.check_ece, lambda c, k, n: metrics.expected_calibration_error(c, k, n)),
@@ -261,10 +266,13 @@ TRAINING_WRONG = [
     (checks.check_sgd_step, lambda W, b, X, y, lr: sgd(W, b, X, y, lr)[0], "pair"),
     (checks.check_sgd_step, lambda W, b, X, y, lr: (W.T, b), "must keep shape"),
     (checks.check_sgd_step, lambda W, b, X, y, lr: ("a", b), "arrays of numbers"),
+    (checks.check_sgd_step, lambda W, b, X, y, lr: sgd_max_class(W, b, X, y, lr), "raised ValueError"),
     (checks.check_ece, lambda c, k, n: np.nanmean(np.abs(metrics.reliability_bins(c, k, n)[2] - metrics.reliability_bins(c, k, n)[1])),
      "averaged the bins equally"),
     (checks.check_ece, lambda c, k, n: abs(k.mean() - c.mean()), "bin by bin"),
     (checks.check_ece, lambda c, k, n: 0.5, "expected"),
+    (checks.check_ece, lambda c, k, n: metrics.expected_calibration_error(c, k, 10), "use the n_bins argument"),
+    (checks.check_ece, lambda c, k, n: metrics.expected_calibration_error(c[c < 1], k[c < 1], n), "exactly 1.0"),
     (checks.check_ece, lambda c, k, n: c, "one number"),
 ]
 
@@ -310,6 +318,7 @@ LARGE_VOCAB_WRONG = [
     (checks.check_chunk_rows, lambda v, b, mb: mb * 2**20 // (v * b), "at least 1 row"),
     (checks.check_chunk_rows, lambda v, b, mb: 7, "expected"),
     (checks.check_chunk_rows, lambda v, b, mb: "many", "whole number"),
+    (checks.check_chunk_rows, lambda v, b, mb: float("inf"), "whole number"),
 ]
 
 

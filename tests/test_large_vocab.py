@@ -176,3 +176,36 @@ def test_benchmark_runs_and_reports_every_method():
     for method in ("naive", "ours", "torch_chunked"):
         assert result[method]["seconds"] > 0 and result[method]["max_rel_diff"] < 1e-5
     assert "ours" in out and "vs naive" in out
+
+
+def test_uint8_targets_are_class_indices_not_wrapped_ignore_index():
+    h, w, b, _ = make(3, 4, 200)
+    t = torch.tensor([156, 3, 10], dtype=torch.uint8)  # 156 is -100 wrapped to uint8
+    torch.testing.assert_close(ours(h, w, t, reduction="none"), naive(h, w, t.long(), reduction="none"))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_without_autograd_only_the_loss_is_computed(reduction):
+    h, w, b, t = make(10, 4, 9, ignored=3)
+    w.requires_grad_()
+    with torch.no_grad():
+        loss = ours(h, w, t, b, reduction=reduction, chunk_size=4)
+    assert not loss.requires_grad
+    torch.testing.assert_close(loss, naive(h, w, t, b, reduction=reduction).detach())
+
+
+def test_bfloat16_gradients_are_accumulated_in_float32():
+    h, w, b, t = make(4096, 16, 64, dtype=torch.float32, seed=1)
+    ref = values_and_grads(naive, h.double(), w.double(), b.double(), t, reduction="sum")
+    low = values_and_grads(ours, h.bfloat16(), w.bfloat16(), b.bfloat16(), t, reduction="sum", chunk_size=16)
+    naive_low = values_and_grads(naive, h.bfloat16(), w.bfloat16(), b.bfloat16(), t, reduction="sum")
+    for i in (2, 3):  # weight and bias: summed over 256 chunks
+        err = ((low[i].double() - ref[i]).abs().max() / ref[i].abs().max()).item()
+        naive_err = ((naive_low[i].double() - ref[i]).abs().max() / ref[i].abs().max()).item()
+        assert low[i].dtype == torch.bfloat16 and err <= 2 * naive_err + 1e-2
+
+
+def test_online_logsumexp_with_positive_infinity_is_infinite_like_torch():
+    x = np.array([[1.0, np.inf, 2.0], [np.inf, np.inf, 0.0], [-np.inf, -np.inf, -np.inf]])
+    want = torch.logsumexp(torch.from_numpy(x), dim=1).numpy()
+    assert np.array_equal(LV.online_logsumexp(x), want) and np.array_equal(LV.blockwise_logsumexp(x, 2), want)

@@ -49,3 +49,10 @@ def test_reliability_bins_counts_and_empty_bins():
 def test_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         metrics.expected_calibration_error(*args)
+
+
+@pytest.mark.parametrize("n_bins", [3, 7, 10, 25, 100])
+def test_bin_edges_belong_to_the_lower_bin(n_bins):
+    edges = np.arange(1, n_bins) / n_bins
+    count, _, _ = metrics.reliability_bins(edges, np.ones(len(edges), dtype=bool), n_bins)
+    assert count.tolist() == [1] * (n_bins - 1) + [0]  # b/B closes bin b-1, for every b

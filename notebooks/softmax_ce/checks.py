@@ -550,7 +550,7 @@ def check_sgd_step(fn):
     """Exercise 08.1: ``fn(W, b, X, y, lr)`` returns (W, b) after one SGD step on the mean cross-entropy of softmax(X Wᵀ + b)."""
     rng = np.random.default_rng(8)
     W, b = rng.normal(size=(3, 2)), rng.normal(size=3)
-    X, y, lr = rng.normal(size=(6, 2)), np.array([0, 1, 2, 2, 1, 0]), 0.5
+    X, y, lr = rng.normal(size=(6, 2)), np.array([0, 1, 1, 0, 1, 0]), 0.5  # class 2 is absent from this batch
     out, err = _run(fn, W, b, X, y, lr, as_array=False)
     if err:
         return _verdict(False, err)
@@ -579,24 +579,30 @@ def check_sgd_step(fn):
 def check_ece(fn):
     """Exercise 08.2: ``fn(confidences, correct, n_bins)`` is the expected calibration error over equal-width bins."""
     rng = np.random.default_rng(80)
-    conf = rng.uniform(0.3, 1.0, size=200)
-    correct = rng.random(200) < np.where(conf > 0.6, conf ** 3, np.sqrt(conf))  # under- and overconfident bins
-    out, err = _run(fn, conf, correct, 10)
-    if err:
-        return _verdict(False, err)
-    want = metrics.expected_calibration_error(conf, correct, 10)
-    if out.shape != ():
-        return _verdict(False, f"expected one number, got shape {out.shape}")
+    conf = np.concatenate([rng.uniform(0.3, 1.0, size=200), [0.0, 1.0, 1.0, 0.5, 0.7]])  # exact 0, 1 and bin edges
+    correct = rng.random(205) < np.where(conf > 0.6, conf ** 3, np.sqrt(conf))  # under- and overconfident bins
+    for n_bins in (7, 10):
+        out, err = _run(fn, conf, correct, n_bins)
+        if err:
+            return _verdict(False, err)
+        want = metrics.expected_calibration_error(conf, correct, n_bins)
+        if out.shape != ():
+            return _verdict(False, f"expected one number, got shape {out.shape}")
+        if not math.isclose(float(out), want, rel_tol=1e-6):
+            break
+    else:
+        return _verdict(True, f"ECE = Σ_b (n_b / N) |acc_b − conf_b| = {want:.4f} for these predictions.")
     got = float(out)
-    if math.isclose(got, want, rel_tol=1e-6):
-        return _verdict(True, f"ECE = Σ_b (n_b / N) |acc_b − conf_b| = {want:.4f} for this model.")
-    count, mean_conf, acc = metrics.reliability_bins(conf, correct, 10)
+    if n_bins == 7 and math.isclose(got, metrics.expected_calibration_error(conf, correct, 10), rel_tol=1e-6):
+        return _verdict(False, "with n_bins=7 you still used 10 bins: use the n_bins argument")
+    count, mean_conf, acc = metrics.reliability_bins(conf, correct, n_bins)
     used = count > 0
     if math.isclose(got, float(np.mean(np.abs(acc[used] - mean_conf[used]))), rel_tol=1e-6):
         return _verdict(False, "you averaged the bins equally; weight each bin's gap by its share of the samples, n_b / N")
     if math.isclose(got, abs(float(correct.mean()) - float(conf.mean())), rel_tol=1e-6):
         return _verdict(False, "that is |accuracy − mean confidence| over all predictions; compare them bin by bin")
-    return _verdict(False, f"expected {want:.4f}, got {got:.4f}")
+    return _verdict(False, f"with n_bins={n_bins} expected {want:.4f}, got {got:.4f} "
+                           "(bins are (b/B, (b+1)/B]: is a confidence of exactly 1.0, or of 0, counted?)")
 
 
 def check_temperature_accuracy(change):
@@ -652,8 +658,8 @@ def check_chunk_rows(fn):
         want = max(1, int(budget * 2**20 // (v * nbytes)))
         try:
             got = int(out)
-        except (TypeError, ValueError):
-            return _verdict(False, f"expected a whole number of rows, got {type(out).__name__}")
+        except (TypeError, ValueError, OverflowError):
+            return _verdict(False, f"expected a whole number of rows, got {out!r}")
         if got != out:
             return _verdict(False, f"expected a whole number of rows, got {out}: round down")
         if got < 1:

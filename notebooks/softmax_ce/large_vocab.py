@@ -25,8 +25,8 @@ def merge_logsumexp_stats(m1, s1, m2, s2):
     A part with m = −inf is empty (all its entries masked) and adds nothing.
     """
     m = np.maximum(m1, m2)
-    with np.errstate(invalid="ignore", over="ignore"):
-        s = np.where(np.isneginf(m1), 0.0, s1 * np.exp(m1 - m)) + np.where(np.isneginf(m2), 0.0, s2 * np.exp(m2 - m))
+    with np.errstate(invalid="ignore", over="ignore"):  # m_i == m needs no rescaling (also when both are ±inf)
+        s = np.where(m1 == m, s1, s1 * np.exp(m1 - m)) + np.where(m2 == m, s2, s2 * np.exp(m2 - m))
     return m, s.astype(np.result_type(s1, s2))
 
 
@@ -100,8 +100,9 @@ def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, 
     eps = label_smoothing
     losses = input.new_empty(n)
     grad_input = torch.empty_like(input) if grads[0] else None
-    grad_weight = torch.zeros_like(weight) if grads[1] else None
-    grad_bias = torch.zeros_like(bias) if bias is not None and grads[2] else None
+    acc = torch.float32 if weight.dtype in (torch.float16, torch.bfloat16) else weight.dtype  # sum chunks accurately
+    grad_weight = torch.zeros_like(weight, dtype=acc) if grads[1] else None
+    grad_bias = torch.zeros_like(bias, dtype=acc) if bias is not None and grads[2] else None
     for start in range(0, n, chunk_size):
         rows = slice(start, min(start + chunk_size, n))
         h, t, k = input[rows], target[rows], keep[rows]
@@ -126,10 +127,13 @@ def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, 
         if grad_input is not None:
             torch.mm(dz, weight, out=grad_input[rows])
         if grad_weight is not None:
-            grad_weight.addmm_(dz.T, h)
+            grad_weight.addmm_(dz.T.to(acc), h.to(acc))
         if grad_bias is not None:
-            grad_bias.add_(dz.sum(0))
+            grad_bias.add_(dz.sum(0, dtype=acc))
         del logits, dz  # free this chunk's logits before the next chunk allocates its own
+    if acc != weight.dtype:
+        grad_weight = None if grad_weight is None else grad_weight.to(weight.dtype)
+        grad_bias = None if grad_bias is None else grad_bias.to(bias.dtype)
     return losses, grad_input, grad_weight, grad_bias
 
 
@@ -179,17 +183,25 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, redu
 
     input (N, D), linear_weight (V, D), target (N,) class indices. Same keyword names as torch's
     ``F.linear_cross_entropy`` (class ``weight`` and probability targets are not supported). Peak extra
-    memory: one chunk of logits plus the gradients themselves (N × D and V × D).
+    memory: one chunk of logits plus the gradients themselves (N × D and V × D). The gradients are computed in
+    forward and held until backward, so summing several such losses before one backward holds several gradients
+    (torch's chunked path makes the same trade). With autograd off (``torch.no_grad()``) no gradient is computed.
     """
     _check_args(input, linear_weight, linear_bias, target, reduction, ignore_index, label_smoothing, chunk_size)
+    target = target.long()  # before any comparison: uint8 would wrap ignore_index=-100 to 156
+    tensors = [t for t in (input, linear_weight, linear_bias) if t is not None]
+    if not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors)):  # evaluation: the loss alone
+        keep = target != ignore_index
+        losses, *_ = _chunk_pass(input, linear_weight, linear_bias, target, keep, float(label_smoothing), chunk_size,
+                                 None, (False, False, False))
+        if reduction == "none":
+            return losses
+        return losses.sum() if reduction == "sum" else losses.sum() / keep.sum()  # all ignored: 0/0 = nan, as torch
     return ChunkedLinearCrossEntropy.apply(input, linear_weight, linear_bias, target, reduction, ignore_index,
                                            float(label_smoothing), chunk_size)
 
 
 # ----------------------------------------------------------------------------- memory measurement
-
-
-_MALLOC_SET = False
 
 
 def _vm_kib(field):
@@ -208,7 +220,9 @@ def _return_freed_memory_at_once():
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").mallopt(-3, 65536)  # M_MMAP_THRESHOLD
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 65536)  # M_MMAP_THRESHOLD
+        libc.malloc_trim(0)  # and give back what the heap already keeps
     except (OSError, AttributeError):
         pass  # not glibc: measurements are rougher
 
@@ -220,18 +234,17 @@ def peak_rss_growth_mb(fn, *args, **kwargs):
     glibc's mmap threshold to 64 KiB for the rest of the process (see ``_return_freed_memory_at_once``).
     Elsewhere the process-wide maximum (ru_maxrss) is used, which is only right for the first large call.
     """
-    global _MALLOC_SET
-    if not _MALLOC_SET:
-        _return_freed_memory_at_once()
-        _MALLOC_SET = True
+    _return_freed_memory_at_once()
     try:
         with open("/proc/self/clear_refs", "w") as refs:
             refs.write("5")  # reset VmHWM to the current RSS
         before = _vm_kib("VmRSS")
-        result = fn(*args, **kwargs)
-        return result, (_vm_kib("VmHWM") - before) / 1024
+        linux = True
     except OSError:
         unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
-        result = fn(*args, **kwargs)
-        return result, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit - before) / 2**20
+        linux = False
+    result = fn(*args, **kwargs)
+    if linux:
+        return result, (_vm_kib("VmHWM") - before) / 1024
+    return result, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit - before) / 2**20

@@ -24,7 +24,8 @@ def _check(confidences, correct, n_bins):
 def reliability_bins(confidences, correct, n_bins=10):
     """Per equal-width confidence bin (lo, hi]: (count, mean confidence, accuracy); empty bins give nan."""
     conf, hit = _check(confidences, correct, n_bins)
-    which = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)  # bin (lo, hi]; confidence 0 goes to bin 0
+    edges = np.arange(1, n_bins) / n_bins  # inner edges b / B, compared exactly: bin b is (b/B, (b+1)/B]
+    which = np.searchsorted(edges, conf, side="left")  # confidence 0 goes to bin 0
     count = np.bincount(which, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_conf = np.bincount(which, weights=conf, minlength=n_bins) / count
