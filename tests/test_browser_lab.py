@@ -2,18 +2,13 @@
 none is an error; a screenshot lands in handout/screenshots/. Skips without Chromium (fails under CI)."""
 
 import json
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import time
 import urllib.request
 
 import nbformat
 import pytest
 from browser import ROOT, SCREENSHOTS, launch
+from lab_server import running_lab
 
 
 @pytest.fixture(scope="module")
@@ -26,39 +21,14 @@ def browser():
         instance.close()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def lab_server(browser, tmp_path_factory):
+def lab_server(tmp_path_factory):
     # `make lab` itself, serving a copy of the course, so that running cells (and autosave) never touch the repository
     workspace = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", workspace / "notebooks", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     shutil.copytree(ROOT / "images", workspace / "images")
-    port, token = free_port(), secrets.token_hex(16)
-    args = f"--no-browser --ServerApp.port={port} --IdentityProvider.token={token}"
-    proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}", f"LAB_ROOT={workspace}"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("JupyterLab did not start")
-        yield base, token
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with running_lab(root=workspace, timeout=240) as server:
+        yield server
 
 
 def menu_command(page, menu, item):

@@ -2,12 +2,7 @@
 kernel started for a notebook imports the helper package with no install step."""
 
 import json
-import os
 import pathlib
-import secrets
-import signal
-import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -15,14 +10,9 @@ import uuid
 
 import pytest
 import websocket
+from lab_server import running_lab
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url, token=None):
@@ -40,29 +30,8 @@ def post(url, token, body):
 
 @pytest.fixture(scope="module")
 def lab():
-    port, token = free_port(), secrets.token_hex(16)
-    args = f"--no-browser --ServerApp.port={port} --IdentityProvider.token={token}"
-    proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            if proc.poll() is not None:
-                pytest.fail(f"make lab exited: {proc.stderr.read().decode()[-2000:]}")
-            try:
-                get(f"{base}/api/status", token)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.5)
-        else:
-            pytest.fail("JupyterLab did not answer within 60 s")
-        yield base, token
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with running_lab() as server:
+        yield server
 
 
 def test_token_is_required(lab):
