@@ -1,5 +1,6 @@
 """Shared by the browser tests: find Debian's Chromium, or skip (or fail under CI) with the way to install it."""
 
+import contextlib
 import os
 import pathlib
 import sys
@@ -22,5 +23,13 @@ def chromium():
     pytest.skip(message)
 
 
-def launch(playwright):
-    return playwright.chromium.launch(executable_path=chromium(), args=handout.CHROMIUM_ARGS)
+@contextlib.contextmanager
+def chromium_browser():
+    """A headless Chromium (skips or fails as ``chromium`` says when there is none), closed afterwards."""
+    path = chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=path, args=handout.CHROMIUM_ARGS)
+        yield instance
+        instance.close()

@@ -12,7 +12,7 @@ import re
 
 import nbformat
 import pytest
-from browser import ROOT, SCREENSHOTS, chromium, handout, launch
+from browser import ROOT, SCREENSHOTS, chromium, chromium_browser, handout
 
 NOTEBOOKS = handout.course_notebooks()
 PAGES = [(version, nb.stem + ".html") for version in ("student", "instructor") for nb in NOTEBOOKS] + \
@@ -21,12 +21,8 @@ PAGES = [(version, nb.stem + ".html") for version in ("student", "instructor") f
 
 @pytest.fixture(scope="module")
 def browser(built):  # after the build: it prints its PDFs with a playwright session of its own
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = launch(p)
+    with chromium_browser() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,14 @@ import urllib.request
 
 import nbformat
 import pytest
-from browser import ROOT, SCREENSHOTS, launch
+from browser import ROOT, SCREENSHOTS, chromium_browser
 from lab_server import running_lab
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = launch(p)
+    with chromium_browser() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")
