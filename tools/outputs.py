@@ -1,23 +1,27 @@
-"""Re-execute notebooks in a fresh kernel and store their outputs in place.
+"""Re-execute notebooks in a fresh kernel and store their outputs in place; or only tidy their metadata.
 
-    python tools/outputs.py [NOTEBOOK ...]      (default: every notebooks/NN_*.ipynb)
+    python tools/outputs.py [NOTEBOOK ...]                  execute, then store outputs (default: every notebooks/NN_*.ipynb)
+    python tools/outputs.py --normalise-only [NOTEBOOK ...]  tidy metadata, keep the outputs (the pre-commit hook)
+    python tools/outputs.py --check [NOTEBOOK ...]           exit 1 if a notebook's metadata is not tidy
 
 Atomic per notebook: it is executed in memory and written only when every cell succeeded; on a failing
 cell the file is left byte-for-byte unchanged, the cell and the error are printed, and the exit code is 1.
-Metadata is normalised (kernelspec, language_info, no timing stamps) and split stream chunks are joined, so
-that a re-run changes only what the code printed.
+Normalising means: kernelspec python3, language_info without the patch version, no widget state, no
+timing stamps, no live-widget outputs (they point at state that is not stored), split stream chunks
+joined. Cell ids are kept, so a re-run changes only what the code printed.
 """
 
+import argparse
 import os
 import pathlib
 import sys
 import tempfile
 
-import nbclient
 import nbformat
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def normalise(nb):
@@ -28,7 +32,7 @@ def normalise(nb):
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
-            cell.outputs = merge_streams(cell.outputs)
+            cell.outputs = merge_streams([o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})])
     return nb
 
 
@@ -43,6 +47,17 @@ def merge_streams(outputs):
     return merged
 
 
+def text_of(nb):
+    return nbformat.writes(nb) + "\n"
+
+
+def write_atomically(path, text):
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as tmp:
+        tmp.write(text)
+    os.chmod(tmp.name, path.stat().st_mode)
+    os.replace(tmp.name, path)
+
+
 # Kernels inherit these: the same conditions as under nbval (notebooks/conftest.py), so the stored outputs are
 # computed exactly as the tests will recompute them: no progress bars, one thread.
 os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"
@@ -52,6 +67,8 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 def execute(path):
     """Execute ``path``; write it back only if every cell ran. Returns True on success."""
+    import nbclient  # only this mode needs a kernel
+
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
                                      resources={"metadata": {"path": str(path.parent)}})
@@ -60,20 +77,39 @@ def execute(path):
     except nbclient.exceptions.CellExecutionError as err:
         print(f"FAILED {path}: left unchanged\n{err}", file=sys.stderr)
         return False
-    text = nbformat.writes(normalise(nb)) + "\n"
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as tmp:
-        tmp.write(text)
-    os.chmod(tmp.name, path.stat().st_mode)
-    os.replace(tmp.name, path)
+    write_atomically(path, text_of(normalise(nb)))
     print(f"ok     {path}")
     return True
 
 
-def main(args):
-    paths = [pathlib.Path(a) for a in args] or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    results = [execute(p) for p in paths]
+def tidy(path, check_only):
+    """Normalise ``path``'s metadata without executing it. Returns True when it was already tidy."""
+    before = path.read_text(encoding="utf-8")
+    after = text_of(normalise(nbformat.reads(before, as_version=4)))
+    if before == after:
+        return True
+    if check_only:
+        print(f"untidy {path}: run python tools/outputs.py --normalise-only {path}", file=sys.stderr)
+    else:
+        write_atomically(path, after)
+        print(f"tidied {path}")
+    return False
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--normalise-only", action="store_true", help="tidy metadata, do not execute")
+    mode.add_argument("--check", action="store_true", help="only report notebooks whose metadata is not tidy")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if args.normalise_only or args.check:
+        results = [tidy(p, args.check) for p in paths]
+    else:
+        results = [execute(p) for p in paths]
     return 0 if all(results) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The maintainers' pre-commit hooks (.pre-commit-config.yaml), run for real on a copy of the repository:
+ruff stops a lint error, and the metadata hook tidies a notebook that JupyterLab touched, keeping its outputs."""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+
+
+def git(repo, *args):
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+
+
+def pre_commit(repo):
+    env = {**os.environ, "PRE_COMMIT_HOME": str(repo.parent / "pre-commit-home")}
+    return subprocess.run([str(VENV / "bin" / "pre-commit"), "run", "--all-files", "--color", "never"],
+                          cwd=repo, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_hooks_catch_lint_and_tidy_notebook_metadata_without_touching_outputs(tmp_path):
+    repo = tmp_path / "course"
+    tracked = git(ROOT, "ls-files", "-z").stdout.split("\0")
+    for name in [n for n in tracked + [".pre-commit-config.yaml"] if n and (ROOT / n).is_file()]:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, repo / name)
+    (repo / ".venv").symlink_to(VENV)
+    git(repo, "init", "-q")
+
+    stored = repo / "notebooks" / "02_cross_entropy.ipynb"
+    original = stored.read_bytes()
+    nb = json.loads(original)
+    nb["metadata"]["language_info"]["version"] = "3.11.9"  # what a JupyterLab save writes
+    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb["cells"][2]["metadata"]["execution"] = {"iopub.status.idle": "2026-11-23T10:00:00.000Z"}
+    stored.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (repo / "tools" / "scratch.py").write_text("import os\n")  # F401: imported but unused
+    git(repo, "add", "-A")
+
+    first = pre_commit(repo)
+    assert first.returncode == 1, first.stdout
+    assert "F401" in first.stdout and "scratch.py" in first.stdout
+    assert "tidied notebooks/02_cross_entropy.ipynb" in first.stdout
+    assert stored.read_bytes() == original, "the hook must restore exactly the stored notebook, outputs included"
+
+    (repo / "tools" / "scratch.py").unlink()
+    git(repo, "add", "-A")
+    second = pre_commit(repo)
+    assert second.returncode == 0, second.stdout
