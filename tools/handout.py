@@ -113,22 +113,29 @@ def build_version(version, notebooks, out, pdf):
     if version == "student":
         loaded = [(path, student_copy(nb)) for path, nb in loaded]
     pages = [(path.stem + ".html", title_of(nb)) for path, nb in loaded]
+    html_exporter = exporter()  # one for all pages: it compiles its templates once
     for i, (_, nb) in enumerate(loaded):
-        body, _ = exporter().from_notebook_node(with_local_images(nb),
+        body, _ = html_exporter.from_notebook_node(with_local_images(nb),
                                                 resources={"metadata": {"name": pages[i][1], "path": str(ROOT)},
                                                            "course_nav": nav_html(pages, i)})
         (folder / pages[i][0]).write_text(body, encoding="utf-8")
     (folder / "index.html").write_text(index_html([(p, t, first_goal(nb)) for (p, t), (_, nb) in zip(pages, loaded)],
                                                   version, pdf), encoding="utf-8")
-    combined = nbformat.v4.new_notebook(metadata=loaded[0][1].metadata)
-    for _, nb in loaded:
-        combined.cells.extend(nb.cells)
-    body, _ = exporter().from_notebook_node(with_local_images(combined),
-                                            resources={"metadata": {"name": "Softmax & Cross-Entropy", "path": str(ROOT)}})
-    (folder / "all.html").write_text(body, encoding="utf-8")
+    if pdf:
+        write_combined_page(loaded, folder / "all.html", html_exporter)
     if version == "student":
         copy_student_notebooks(loaded, folder / "notebooks")
     return folder
+
+
+def write_combined_page(loaded, path, html_exporter):
+    """Every notebook in one page, all.html, which the PDF is printed from."""
+    combined = nbformat.v4.new_notebook(metadata=loaded[0][1].metadata)
+    for _, nb in loaded:
+        combined.cells.extend(nb.cells)
+    body, _ = html_exporter.from_notebook_node(with_local_images(combined),
+                                               resources={"metadata": {"name": "Softmax & Cross-Entropy", "path": str(ROOT)}})
+    path.write_text(body, encoding="utf-8")
 
 
 def copy_student_notebooks(loaded, target):
@@ -139,18 +146,23 @@ def copy_student_notebooks(loaded, target):
     shutil.copytree(ROOT / "images", target.parent / "images", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
 
 
-def print_pdf(folder):
-    """Print all.html to course.pdf with headless Chromium, after MathJax has typeset the page."""
-    from playwright.sync_api import sync_playwright
+def print_pdf(folder, page_name="all.html", browser=None):
+    """Print ``page_name`` (all.html: the whole course) to course.pdf with headless Chromium, after MathJax has
+    typeset it; in ``browser`` when given (a playwright Browser), else in a Chromium of its own."""
+    if browser is None:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.goto((folder / "all.html").as_uri(), wait_until="load")
-        wait_for_mathjax(page)
-        page.pdf(path=str(folder / "course.pdf"), format="A4", print_background=True,
-                 margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
-        browser.close()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            print_pdf(folder, page_name, browser)
+            browser.close()
+        return
+    page = browser.new_page()
+    page.goto((folder / page_name).as_uri(), wait_until="load")
+    wait_for_mathjax(page)
+    page.pdf(path=str(folder / "course.pdf"), format="A4", print_background=True,
+             margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+    page.close()
 
 
 def wait_for_mathjax(page, timeout_ms=60_000):
