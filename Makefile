@@ -6,6 +6,7 @@
 #   make handout  build handout/student/ and handout/instructor/: HTML pages, index, PDF, student notebooks
 #   make bench    measurements: large-vocabulary memory/time (BENCH_ARGS="--n 2048" to change the shape),
 #                 and how closely softmax_ce agrees with torch for every option combination
+#   make suite-time  where the test suite's time goes: per-notebook nbval times, serial vs parallel, slowest files
 
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +17,7 @@ LAB_ROOT ?= .
 # JupyterLab refuses to run as root (CI, containers) unless told to; a learner's laptop never needs this.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test outputs images handout bench clean
+.PHONY: setup lab test outputs images handout bench suite-time clean
 
 # (Re)build .venv when it is missing or was built from a different requirements.txt.
 setup:
@@ -51,6 +52,9 @@ handout: setup
 bench: setup
 	$(BIN)/python benchmarks/large_vocab.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/torch_agreement.py
+
+suite-time: setup
+	$(BIN)/python benchmarks/suite_time.py
 
 clean:
 	rm -rf $(VENV) .hypothesis

@@ -138,3 +138,18 @@ def test_readme_table_lists_exactly_the_notebooks_in_order():
     listed = re.findall(r"^\|\s*\[(\d\d)\]\(notebooks/(\d\d_\w+\.ipynb)\)", readme, flags=re.M)
     assert [name for _, name in listed] == [p.name for p in NOTEBOOKS]
     assert all(num == name[:2] for num, name in listed)
+
+
+def test_suite_time_benchmark_runs_the_command_make_test_runs():
+    """benchmarks/suite_time.py must time what `make test` runs, or its figures mean nothing."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import suite_time
+    finally:
+        sys.path.pop(0)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    command = re.search(r"^test:.*\n(?:\t.*\n)*?\t\$\(BIN\)/python -m pytest (.+)$", makefile, flags=re.M).group(1).split()
+    assert command == [*suite_time.PARALLEL, *suite_time.NBVAL, "tests", "notebooks"]
+    assert suite_time.file_of({"classname": "notebooks.01_softmax.ipynb"}) == "notebooks/01_softmax.ipynb"
+    assert suite_time.file_of({"classname": "tests.test_lab"}) == "tests/test_lab.py"
+    assert suite_time.file_of({"classname": "tests.test_checks.TestSomething"}) == "tests/test_checks.py"
