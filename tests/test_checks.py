@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from softmax_ce import checks, metrics
 from softmax_ce import functional as npF
@@ -256,7 +257,51 @@ LARGE_VOCAB_WRONG = [
 ]
 
 
-FUNCTION_CHECKERS = list(dict.fromkeys(c for c, _ in RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT + TRAINING_RIGHT + LARGE_VOCAB_RIGHT))
+def safe_mean(z, t):
+    return npF.cross_entropy(z, t, reduction="sum") / max(int(np.sum(t != -100)), 1)
+
+
+def frequencies_entropy(counts):
+    f = counts[counts > 0] / counts.sum()
+    return -(f * np.log(f)).sum()
+
+
+TRAPS_RIGHT = [
+    (checks.check_safe_mean_loss, safe_mean),
+    (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1)),
+    (checks.check_onehot_to_indices, lambda Y: torch.tensor(Y).argmax(dim=1)),  # a torch answer works too
+    (checks.check_prior_loss, frequencies_entropy),
+    (checks.check_smoothing_conversion, lambda eps, c: eps * c / (c - 1)),
+]
+TRAPS_WRONG = [
+    (checks.check_safe_mean_loss, lambda z, t: npF.cross_entropy(z, t), "return nan"),
+    (checks.check_safe_mean_loss, lambda z, t: npF.cross_entropy(z, t, reduction="none").mean(), "counting the ignored"),
+    (checks.check_safe_mean_loss, lambda z, t: npF.cross_entropy(z, t, reduction="sum"), "that is the sum"),
+    (checks.check_safe_mean_loss, lambda z, t: 0.0 if np.all(t == -100) else npF.cross_entropy(z, t) + 1, "expected"),
+    (checks.check_safe_mean_loss, lambda z, t: 1.0 if np.all(t == -100) else npF.cross_entropy(z, t), "should be 0.0"),
+    (checks.check_safe_mean_loss, lambda z, t: npF.cross_entropy(z, t, reduction="none"), "one number"),
+    (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=0), "axis=1"),
+    (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1).astype(float), "must be integers"),
+    (checks.check_onehot_to_indices, lambda Y: Y, "one-hot rows themselves"),
+    (checks.check_onehot_to_indices, lambda Y: np.nonzero(Y == 1)[1], "largest entry"),
+    (checks.check_onehot_to_indices, lambda Y: (Y == 1).argmax(axis=1), "largest entry"),
+    (checks.check_onehot_to_indices, lambda Y: Y.argmin(axis=1), "expected"),
+    (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1)[:2], "shape"),
+    (checks.check_prior_loss, lambda n: np.log(len(n)), "uniform prediction"),
+    (checks.check_prior_loss, lambda n: -(n / n.sum() * np.log(n / n.sum())).sum(), "count 0"),
+    (checks.check_prior_loss, lambda n: -frequencies_entropy(n), "sign"),
+    (checks.check_prior_loss, lambda n: frequencies_entropy(n) / np.log(2), "natural log"),
+    (checks.check_prior_loss, lambda n: -(n[n > 0] * np.log(n[n > 0])).sum(), "frequencies first"),
+    (checks.check_prior_loss, lambda n: frequencies_entropy(n) + 1, "expected"),
+    (checks.check_smoothing_conversion, lambda eps, c: eps, "different values"),
+    (checks.check_smoothing_conversion, lambda eps, c: eps * (c - 1) / c, "inverted"),
+    (checks.check_smoothing_conversion, lambda eps, c: eps / (c - 1), "off-target probability"),
+    (checks.check_smoothing_conversion, lambda eps, c: 0.5, "expected"),
+]
+
+
+FUNCTION_CHECKERS = list(dict.fromkeys(c for c, _ in RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT + TRAINING_RIGHT + LARGE_VOCAB_RIGHT
+                                        + TRAPS_RIGHT))
 
 
 def test_every_function_checker_is_tested():
@@ -276,8 +321,8 @@ def test_unfinished_or_broken_attempts_never_crash(checker, attempt, hint, capsy
     assert hint in out or (checker in pair_checkers and "pair" in out) or (checker is checks.check_chunk_rows and "whole number" in out), out
 
 
-ALL_RIGHT = RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT + TRAINING_RIGHT + LARGE_VOCAB_RIGHT
-ALL_WRONG = WRONG + STABILITY_WRONG + GRADIENT_WRONG + OPTIONS_WRONG + TRAINING_WRONG + LARGE_VOCAB_WRONG
+ALL_RIGHT = RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT + TRAINING_RIGHT + LARGE_VOCAB_RIGHT + TRAPS_RIGHT
+ALL_WRONG = WRONG + STABILITY_WRONG + GRADIENT_WRONG + OPTIONS_WRONG + TRAINING_WRONG + LARGE_VOCAB_WRONG + TRAPS_WRONG
 
 
 @pytest.mark.parametrize("checker, solution", ALL_RIGHT, ids=[c.__name__ for c, _ in ALL_RIGHT])
