@@ -63,6 +63,8 @@ def test_stored_outputs_are_complete_and_clean(path):
         assert all(a != b or a[0] != "stream" for a, b in zip(kinds, kinds[1:])), "split stream chunks: use make outputs"
         for out in cell["outputs"]:
             assert out["output_type"] != "error", f"stored error output in: {cell['source'][:80]}"
+            assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), \
+                f"a live-widget output (its state is not stored) in: {cell['source'][:80]}; store outputs with tools/outputs.py"
             assert not (out["output_type"] == "stream" and out["name"] == "stderr"), f"stderr output (a warning?) in: {cell['source'][:80]}"
         text = output_text(cell)
         assert "np.float" not in text, "NumPy 2 scalar repr in an output: format numbers with an f-string"
