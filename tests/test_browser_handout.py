@@ -2,9 +2,10 @@
 
 - Every page's HTML, student and instructor: solutions absent for students and present for instructors, plots
   embedded, navigation, nothing to fetch from another machine.
-- In headless Chromium (Debian's /usr/bin/chromium, driven by playwright): every instructor page (they hold all the
-  math and all the solutions), the first student page and both indexes: no failed request, no request off the
-  machine, no console error, no broken image, math typeset without a TeX error (no raw $...$ left).
+- In headless Chromium (Debian's /usr/bin/chromium, driven by playwright): the instructor edition's all.html (every
+  notebook in one page, as the PDF is printed: all the math and all the solutions), the first student page and
+  both indexes: no failed request, no request off the machine, no console error, no broken image, math typeset
+  without a TeX error (no raw $...$ left).
 - Printing: a page printed to PDF by the same code that prints the whole course (make handout prints all of it).
 - A screenshot of every page opened lands in handout/screenshots/ (git-ignored): look at them.
 - The student notebooks have no solutions and empty exercises.
@@ -20,8 +21,8 @@ from browser import ROOT, SCREENSHOTS, chromium, chromium_browser, handout
 
 NOTEBOOKS = handout.course_notebooks()
 ALL_PAGES = [(version, nb.stem + ".html") for version in ("student", "instructor") for nb in NOTEBOOKS]
-PAGES = [("instructor", nb.stem + ".html") for nb in NOTEBOOKS] + \
-        [("student", NOTEBOOKS[0].stem + ".html"), ("student", "index.html"), ("instructor", "index.html")]
+PAGES = [("instructor", "all.html"), ("student", NOTEBOOKS[0].stem + ".html"), ("student", "index.html"),
+         ("instructor", "index.html")]
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,8 @@ def built(tmp_path_factory):
     chromium()
     out = tmp_path_factory.mktemp("handout") / "handout"
     assert handout.main(["--out", str(out), "--no-pdf"]) == 0
+    handout.write_combined_page([(p, nbformat.read(p, as_version=4)) for p in NOTEBOOKS], out / "instructor" / "all.html",
+                                handout.exporter())  # what make handout prints to PDF
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -70,6 +73,10 @@ def test_handout_page(built, browser, version, name):
     assert page.evaluate("document.querySelectorAll('.MathJax').length") > 0
     tex_errors = page.evaluate("[...document.querySelectorAll('.merror, .MathJax_Error')].map(e => e.textContent)")
     assert not tex_errors, f"TeX errors: {tex_errors}"
+    if name == "all.html":
+        n_solutions = sum(handout.is_solution(c) for p in NOTEBOOKS for c in nbformat.read(p, as_version=4).cells)
+        assert page.evaluate("document.querySelectorAll('.celltag_solution').length") == n_solutions
+        assert page.evaluate("document.querySelectorAll('.jp-RenderedMarkdown h1').length") >= len(NOTEBOOKS)
 
 
 @pytest.mark.parametrize("version, name", ALL_PAGES, ids=[f"{v}/{n}" for v, n in ALL_PAGES])

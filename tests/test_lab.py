@@ -1,18 +1,42 @@
-"""`make lab` for real: the server starts on 127.0.0.1 with token auth, serves the notebooks and images, and a
-kernel started for a notebook imports the helper package with no install step."""
+"""`make lab` for real, one server for all of these tests (serving a copy of the course, so that running cells
+and autosave never touch the repository):
+
+- without a browser: the server listens on 127.0.0.1 with token auth, serves the notebooks and images, and a
+  kernel started for a notebook imports the helper package with no install step;
+- in headless Chromium: JupyterLab opens 01_softmax.ipynb, runs every cell through the UI, outputs appear, none
+  is an error, and the temperature explorer's slider redraws its chart; screenshots land in handout/screenshots/.
+  These skip without Chromium (and fail under CI).
+"""
 
 import json
-import pathlib
+import shutil
 import time
 import urllib.error
 import urllib.request
 import uuid
 
+import nbformat
 import pytest
+import torch
 import websocket
+from browser import ROOT, SCREENSHOTS, chromium_browser
 from lab_server import running_lab
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium_browser() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    # `make lab` itself, serving a copy of the course, so that running cells (and autosave) never touch the repository
+    workspace = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", workspace / "notebooks", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "images", workspace / "images")
+    with running_lab(root=workspace, timeout=240) as server:
+        yield server
 
 
 def get(url, token=None):
@@ -28,21 +52,21 @@ def post(url, token, body):
         return json.loads(r.read())
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with running_lab() as server:
-        yield server
+def delete(url, token):
+    with urllib.request.urlopen(urllib.request.Request(url, method="DELETE", headers={"Authorization": f"token {token}"}),
+                                timeout=30) as r:
+        return r.status
 
 
-def test_token_is_required(lab):
-    base, _ = lab
+def test_token_is_required(lab_server):
+    base, _ = lab_server
     with pytest.raises(urllib.error.HTTPError) as err:
         get(f"{base}/api/contents/notebooks")
     assert err.value.code == 403
 
 
-def test_serves_the_notebooks_and_their_images(lab):
-    base, token = lab
+def test_serves_the_notebooks_and_their_images(lab_server):
+    base, token = lab_server
     _, body = get(f"{base}/api/contents/notebooks", token)
     names = {item["name"] for item in json.loads(body)["content"]}
     assert {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")} <= names
@@ -52,9 +76,10 @@ def test_serves_the_notebooks_and_their_images(lab):
     assert status == 200 and b"JupyterLab" in page
 
 
-def test_a_notebook_kernel_imports_the_helper_package(lab):
-    base, token = lab
-    session = post(f"{base}/api/sessions", token, {"path": "notebooks/01_softmax.ipynb", "type": "notebook",
+def test_a_notebook_kernel_imports_the_helper_package(lab_server):
+    base, token = lab_server
+    # 02, not 01: the browser test below opens 01 and must get a fresh kernel
+    session = post(f"{base}/api/sessions", token, {"path": "notebooks/02_cross_entropy.ipynb", "type": "notebook",
                                                    "kernel": {"name": "python3"}})
     ws = websocket.create_connection(f"{base.replace('http', 'ws')}/api/kernels/{session['kernel']['id']}/channels",
                                      header=[f"Authorization: token {token}"], timeout=60)
@@ -84,3 +109,68 @@ def test_a_notebook_kernel_imports_the_helper_package(lab):
         assert printed.strip() == "[0.65900114 0.24243297 0.09856589]"
     finally:
         ws.close()
+        delete(f"{base}/api/sessions/{session['id']}", token)
+
+
+def menu_command(page, menu, item):
+    """Open a menu of the menu bar and click one of its items, once it is enabled."""
+    page.click(f'.lm-MenuBar-itemLabel:text-is("{menu}")', timeout=60_000)
+    page.click(f'.lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel:text-is("{item}")', timeout=60_000)
+
+
+def test_jupyterlab_runs_the_first_notebook(lab_server, browser):
+    base, token = lab_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/lab/tree/notebooks/01_softmax.ipynb?token={token}&reset", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=180_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+    page.click(".jp-Notebook .jp-Cell >> nth=0")  # make the notebook the current widget: its menu commands enable
+    page.keyboard.press("Escape")
+    menu_command(page, "Edit", "Clear Outputs of All Cells")  # start from no outputs at all
+    page.wait_for_function("document.querySelectorAll('.jp-OutputArea-output').length === 0", timeout=60_000)
+    menu_command(page, "Run", "Run All Cells")
+    n_code = sum(c.cell_type == "code" for c in nbformat.read(ROOT / "notebooks" / "01_softmax.ipynb", as_version=4).cells)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.wait_for_function(f"[...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].filter(p => /\\[\\d+\\]/.test(p.textContent)).length === {n_code} "
+                               "&& document.body.textContent.includes('np.log(p) + c works for every constant c.')", timeout=180_000)
+    finally:
+        page.screenshot(path=str(SCREENSHOTS / "jupyterlab_01_softmax.png"))  # also when it failed: look at it
+    errors = page.evaluate("document.querySelectorAll('.jp-OutputArea-output[data-mime-type=\"application/vnd.jupyter.stderr\"]').length")
+    outputs = page.evaluate("[...document.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent).join('\\n')")
+    assert errors == 0, outputs[-2000:]
+    assert "Softmax of [2.  1.  0.1] is [0.65900114 0.24243297 0.09856589]" in outputs
+    assert "Traceback" not in outputs
+    assert outputs.count("Correct!") == 3 and outputs.count("Not yet:") == 3  # the exercises and their solutions ran
+    sessions = json.loads(urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10).read())
+    assert any(s["path"].endswith("01_softmax.ipynb") for s in sessions)
+
+    # The temperature explorer is a live widget: three ArrowRight presses on its slider's handle move T from 1.0 to
+    # 1.3, and the kernel redraws the chart (a new image) and prints the new probabilities.
+    explorer = page.locator(".jp-OutputArea .softmax-ce-explorer")
+    explorer.wait_for(timeout=60_000)
+    explorer.scroll_into_view_if_needed()  # JupyterLab skips rendering cells off screen (content-visibility)
+    readout, image = explorer.locator(".softmax-ce-readout"), explorer.locator("img")
+    page.wait_for_function("document.querySelector('.softmax-ce-explorer img')?.getAttribute('src')", timeout=60_000)
+    before_src = image.get_attribute("src")
+    assert "softmax(z / T) = [0.6590 0.2424 0.0986]" in readout.text_content()
+    explorer.locator(".softmax-ce-temperature .noUi-handle").focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    try:
+        page.wait_for_function("document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes('(T = 1.30)')",
+                               timeout=60_000)
+    finally:
+        page.add_style_tag(content=".Toastify { display: none !important; }")  # JupyterLab's news toast, not ours
+        explorer.screenshot(path=str(SCREENSHOTS / "jupyterlab_01_temperature_explorer.png"))
+    expected = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([2.0, 1.0, 0.1], dtype=torch.float64) / 1.3, dim=0))
+    assert f"softmax(z / T) = [{expected}]" in readout.text_content()
+    assert explorer.locator(".softmax-ce-temperature .widget-readout").text_content().strip() == "1.30"
+    assert image.get_attribute("src") != before_src, "the chart was not redrawn"
+
+    # Typed logits: four classes now, at the same temperature
+    explorer.locator(".softmax-ce-logits input").fill("5, 0, 0, 1")
+    explorer.locator(".softmax-ce-logits input").press("Enter")
+    expected = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([5.0, 0.0, 0.0, 1.0], dtype=torch.float64) / 1.3, dim=0))
+    page.wait_for_function(f"document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes('[{expected}]')",
+                           timeout=60_000)
