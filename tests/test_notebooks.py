@@ -7,7 +7,6 @@ These tests check what nbval cannot: that the stored outputs are complete, clean
 import json
 import pathlib
 import re
-import subprocess
 import sys
 
 import pytest
@@ -103,7 +102,7 @@ def test_the_seed_tutorials_numbers_stand_in_the_outputs(stem):
     assert not missing, f"{stem} no longer prints {missing}"
 
 
-def test_nbval_fails_when_a_stored_output_changes(tmp_path):
+def test_nbval_fails_when_a_stored_output_changes(pytester):
     """The regression check is real: in one nbval run, a copy with one changed digit in a stored output fails and
     the untouched copy passes. The copies hold 01's seed softmax cell with its stored output, after a NumPy import
     (nbval runs all of 01 in `make test` anyway)."""
@@ -112,18 +111,16 @@ def test_nbval_fails_when_a_stored_output_changes(tmp_path):
     nb["cells"] = [{"cell_type": "code", "execution_count": 1, "id": "imports", "metadata": {}, "outputs": [],
                     "source": ["import numpy as np"]}, {**seed_cell, "execution_count": 2}]
     original = json.dumps(nb, indent=1, ensure_ascii=False)
-    (tmp_path / "a_untouched.ipynb").write_text(original, encoding="utf-8")
-    (tmp_path / "b_changed.ipynb").write_text(original.replace("0.65900114 0.24243297", "0.65900115 0.24243297", 1), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "-rf", "a_untouched.ipynb", "b_changed.ipynb"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 1, result.stdout[-3000:]
-    failed = re.findall(r"^FAILED (\S+)", result.stdout, flags=re.M)
-    assert len(failed) == 1 and failed[0].startswith("b_changed.ipynb::"), result.stdout[-3000:]
-    assert f"1 failed, {2 * sum(c['cell_type'] == 'code' for c in nb['cells']) - 1} passed" in result.stdout
-    assert "0.65900115" in result.stdout
+    (pytester.path / "a_untouched.ipynb").write_text(original, encoding="utf-8")
+    (pytester.path / "b_changed.ipynb").write_text(original.replace("0.65900114 0.24243297", "0.65900115 0.24243297", 1), encoding="utf-8")
+    result = pytester.runpytest_inprocess("--nbval", "--nbval-current-env", "-p", "no:cacheprovider", "-p", "no:xdist", "-rf",
+                                          "a_untouched.ipynb", "b_changed.ipynb")
+    stdout = result.stdout.str()
+    assert result.ret == 1, stdout[-3000:]
+    failed = re.findall(r"^FAILED (\S+)", stdout, flags=re.M)
+    assert len(failed) == 1 and failed[0].startswith("b_changed.ipynb::"), stdout[-3000:]
+    result.assert_outcomes(failed=1, passed=2 * len(nb["cells"]) - 1)
+    assert "0.65900115" in stdout
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -1,6 +1,6 @@
 """Build the classroom handout from the notebooks: `make handout`.
 
-    python tools/handout.py [--out handout] [--no-pdf]
+    python tools/handout.py [--out handout] [--no-pdf] [--edition student|instructor]
 
 Writes, for each of handout/student/ and handout/instructor/:
 - one HTML page per notebook (nbconvert, stored outputs and plots, images embedded), with previous/next links;
@@ -175,6 +175,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "handout"))
     parser.add_argument("--no-pdf", action="store_true")
+    parser.add_argument("--edition", choices=["student", "instructor"], help="build only this edition (default: both)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     if out.exists():
@@ -183,7 +184,7 @@ def main(argv=None):
     make_pdf = not args.no_pdf and pathlib.Path(CHROMIUM).exists()
     if not args.no_pdf and not make_pdf:
         print(f"no Chromium at {CHROMIUM}: no PDF (apt-get install chromium, or set CHROMIUM=...)", file=sys.stderr)
-    for version in ("student", "instructor"):
+    for version in [args.edition] if args.edition else ["student", "instructor"]:
         folder = build_version(version, notebooks, out, make_pdf)
         pdf = ""
         if make_pdf:
