@@ -14,6 +14,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/requirements.installed
 NB     ?= notebooks/[0-9]*.ipynb
 LAB_ROOT ?= .
+# Some machines set PYTHONDONTWRITEBYTECODE; without bytecode caches every test process recompiles the test modules
+# and the plugin modules pytest rewrites (hypothesis, nbval, ...), about a second each. __pycache__ is git-ignored.
+unexport PYTHONDONTWRITEBYTECODE
 # JupyterLab refuses to run as root (CI, containers) unless told to; a learner's laptop never needs this.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
