@@ -61,7 +61,8 @@ def test_temperature_explorer_reads_typed_logits():
 
 
 @pytest.mark.parametrize("text, words", [("1, two, 3", "'two' is not a number"), ("", "between 2 and 12 logits"),
-                                         ("5", "between 2 and 12 logits"), ("1, nan", "finite"), ("1, inf", "finite")])
+                                         ("5", "between 2 and 12 logits"), ("1, nan", "finite"), ("1, inf", "finite"),
+                                         ("1, 2e7", "beyond ±1e6")])
 def test_unreadable_logits_give_a_message_and_no_numbers(text, words):
     ex = explorers.temperature_explorer()
     ex.controls["logits"].value = text
@@ -84,6 +85,15 @@ def test_a_temperature_that_is_not_positive_is_refused(T):
         plt.close(fig)
 
 
+def test_many_classes_get_short_tick_labels():
+    fig, ax = plt.subplots()
+    try:
+        explorers.draw_temperature(ax, list(range(12)), 1.0)
+        assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["0\n0", "1\n1"] and ax.get_xlabel() == "class / logit z"
+    finally:
+        plt.close(fig)
+
+
 def test_bad_initial_logits_are_refused():
     with pytest.raises(ValueError, match="between 2 and 12"):
         explorers.temperature_explorer(logits=(1.0,))
@@ -97,6 +107,9 @@ def test_draw_temperature_draws_one_bar_per_class_and_returns_the_probabilities(
         p = explorers.draw_temperature(ax, [2.0, 1.0, 0.1], 0.5)
         assert len(ax.patches) == 3 and [b.get_height() for b in ax.patches] == pytest.approx(list(p))
         np.testing.assert_allclose(p, torch_softmax([2.0, 1.0, 0.1], 0.5), rtol=1e-12)
+        labels = [f"{v:.3f}" for v in torch_softmax([2.0, 1.0, 0.1], 0.5)]
+        assert [t.get_text() for t in ax.texts] == [*labels, " 1/3"]  # a label on each bar, and the uniform line's
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["class 0\nz = 2", "class 1\nz = 1", "class 2\nz = 0.1"]
         assert "T = 0.5" in ax.get_title()
     finally:
         plt.close(fig)
@@ -165,11 +178,23 @@ def test_loss_gradient_refuses_bad_input():
 def test_draw_loss_gradient_marks_every_x_and_returns_their_values():
     fig, axes = plt.subplots(1, 2)
     try:
-        values = explorers.draw_loss_gradient(axes, [-6.0, 0.0, 3.0])
+        marks = [-6.0, 0.0, 3.0]
+        values = explorers.draw_loss_gradient(axes, marks)
         for name, (loss, grad) in values.items():
             assert loss.shape == grad.shape == (3,)
             assert grad[0] == pytest.approx(autograd_losses(-6.0)[name][1], rel=1e-9)
         assert len(axes[0].get_legend().get_texts()) == 3
+        # what is drawn: each curve, and the dots at the marks, are torch's loss (left) and gradient (right)
+        for ax, k in ((axes[0], 0), (axes[1], 1)):
+            curves = {line.get_label(): line for line in ax.get_lines() if line.get_label() in explorers.LOSSES}
+            dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+            assert list(curves) == list(explorers.LOSSES) and len(dots) == 3
+            for (name, curve), dot in zip(curves.items(), dots):
+                xs, ys = curve.get_xdata(), curve.get_ydata()
+                for j in (0, 57, 200, 333, 400):
+                    assert ys[j] == pytest.approx(autograd_losses(xs[j])[name][k], rel=1e-9, abs=1e-12), (name, xs[j])
+                np.testing.assert_array_equal(dot.get_xdata(), marks)
+                assert list(dot.get_ydata()) == pytest.approx([autograd_losses(m)[name][k] for m in marks], rel=1e-9)
     finally:
         plt.close(fig)
 
@@ -193,6 +218,12 @@ def test_label_smoothing_explorer_shows_torch_loss_and_follows_its_slider():
     np.testing.assert_allclose(ex.shown["target"], [0.7, 0.1, 0.1, 0.1])
     assert ex.shown["loss"] == pytest.approx(torch_smoothed_loss(z, 0, 0.4), rel=1e-12)
     assert f"= {ex.shown['loss']:.4f}" in ex.children[1].value
+    # the readout's decomposition: (1 − ε) × the unsmoothed loss + ε × the loss against a uniform target
+    t = (torch.tensor(z, dtype=torch.float64), torch.tensor(0))
+    assert ex.shown["nll_true"] == pytest.approx(F.cross_entropy(*t).item(), rel=1e-12)
+    assert ex.shown["mean_nll"] == pytest.approx(F.cross_entropy(*t, label_smoothing=1.0).item(), rel=1e-12)
+    assert 0.6 * ex.shown["nll_true"] + 0.4 * ex.shown["mean_nll"] == pytest.approx(ex.shown["loss"], rel=1e-12)
+    assert f"(1 − ε) · {ex.shown['nll_true']:.4f} + ε · {ex.shown['mean_nll']:.4f}" in ex.children[1].value
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.3, 1.0])
@@ -202,6 +233,10 @@ def test_draw_label_smoothing_matches_torch(eps, target):
     fig, ax = plt.subplots()
     try:
         q, loss = explorers.draw_label_smoothing(ax, z, target, eps)
+        p = torch.softmax(torch.tensor(z, dtype=torch.float64), dim=0).numpy()
+        assert [b.get_height() for b in ax.patches] == pytest.approx([*q, *p], rel=1e-12)  # q bars, then p bars
+        assert [b.get_x() + b.get_width() / 2 for b in ax.patches[:len(z)]] == pytest.approx(np.arange(len(z)) - 0.2)
+        assert [t.get_text() for t in ax.texts] == [f"{v:.3f}" for v in q]
     finally:
         plt.close(fig)
     assert loss == pytest.approx(torch_smoothed_loss(z, target, eps), rel=1e-12)

@@ -145,32 +145,46 @@ def test_jupyterlab_runs_the_first_notebook(lab_server, browser):
     sessions = json.loads(urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10).read())
     assert any(s["path"].endswith("01_softmax.ipynb") for s in sessions)
 
-    # The temperature explorer is a live widget: three ArrowRight presses on its slider's handle move T from 1.0 to
-    # 1.3, and the kernel redraws the chart (a new image) and prints the new probabilities.
+    # The temperature explorer is a live widget: three ArrowRight presses on its slider's handle move T from 2.0 to
+    # 2.3, and the kernel redraws the chart (a new image) and prints the new probabilities.
     explorer = page.locator(".jp-OutputArea .softmax-ce-explorer")
     explorer.wait_for(timeout=60_000)
     explorer.scroll_into_view_if_needed()  # JupyterLab skips rendering cells off screen (content-visibility)
     readout, image = explorer.locator(".softmax-ce-readout"), explorer.locator("img")
     page.wait_for_function("document.querySelector('.softmax-ce-explorer img')?.getAttribute('src')", timeout=60_000)
     before_src = image.get_attribute("src")
-    assert "softmax(z / T) = [0.6590 0.2424 0.0986]" in readout.text_content()
+    start = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([2.0, 1.0, 0.1], dtype=torch.float64) / 2.0, dim=0))
+    assert f"softmax(z / T) = [{start}]" in readout.text_content()  # the notebook opens it at T = 2
     explorer.locator(".softmax-ce-temperature .noUi-handle").focus()
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     try:
-        page.wait_for_function("document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes('(T = 1.30)')",
+        page.wait_for_function("document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes('(T = 2.30)')",
                                timeout=60_000)
     finally:
         page.add_style_tag(content=".Toastify { display: none !important; }")  # JupyterLab's news toast, not ours
         explorer.screenshot(path=str(SCREENSHOTS / "jupyterlab_01_temperature_explorer.png"))
-    expected = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([2.0, 1.0, 0.1], dtype=torch.float64) / 1.3, dim=0))
+    expected = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([2.0, 1.0, 0.1], dtype=torch.float64) / 2.3, dim=0))
     assert f"softmax(z / T) = [{expected}]" in readout.text_content()
-    assert explorer.locator(".softmax-ce-temperature .widget-readout").text_content().strip() == "1.30"
+    assert explorer.locator(".softmax-ce-temperature .widget-readout").text_content().strip() == "2.30"
     assert image.get_attribute("src") != before_src, "the chart was not redrawn"
 
     # Typed logits: four classes now, at the same temperature
     explorer.locator(".softmax-ce-logits input").fill("5, 0, 0, 1")
     explorer.locator(".softmax-ce-logits input").press("Enter")
-    expected = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([5.0, 0.0, 0.0, 1.0], dtype=torch.float64) / 1.3, dim=0))
+    expected = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([5.0, 0.0, 0.0, 1.0], dtype=torch.float64) / 2.3, dim=0))
     page.wait_for_function(f"document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes('[{expected}]')",
                            timeout=60_000)
+
+    # Typed nonsense: the widget says what is wrong and hides the chart, then recovers
+    explorer.locator(".softmax-ce-logits input").fill("1, two")
+    explorer.locator(".softmax-ce-logits input").press("Enter")
+    page.wait_for_function("document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes(\"'two' is not a number\")",
+                           timeout=60_000)
+    assert not image.is_visible()
+    explorer.locator(".softmax-ce-logits input").fill("2, 1, 0.1")
+    explorer.locator(".softmax-ce-logits input").press("Enter")
+    expected = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([2.0, 1.0, 0.1], dtype=torch.float64) / 2.3, dim=0))
+    page.wait_for_function(f"document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes('[{expected}]')",
+                           timeout=60_000)
+    assert image.is_visible()

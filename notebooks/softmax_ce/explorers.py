@@ -45,6 +45,8 @@ def _logits_array(logits):
         raise ValueError(f"give between 2 and 12 logits, one per class, e.g. 2.0, 1.0, 0.1 (got {z.size})")
     if not np.all(np.isfinite(z)):
         raise ValueError(f"logits must be finite numbers, got {fmt(z, 2)}")
+    if np.abs(z).max() > 1e6:
+        raise ValueError(f"logits beyond ±1e6 are not what a model produces, got {np.abs(z).max():g}")
     return z
 
 
@@ -86,9 +88,10 @@ def _explorer(controls, compute):
     def update(change=None):
         try:
             result = compute()
-        except ValueError as err:
-            box.shown, box.message = None, str(err)
-            readout.value = f'<span style="color: #b00020">⚠ {html.escape(str(err), quote=False)}</span>'
+        except Exception as err:  # whatever went wrong, say it in the widget rather than keep stale numbers
+            text = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+            box.shown, box.message = None, text
+            readout.value = f'<span style="color: #b00020">⚠ {html.escape(text, quote=False)}</span>'
             image.layout.display = "none"  # no figure rather than a stale one
             return
         display_result(result)
@@ -97,6 +100,9 @@ def _explorer(controls, compute):
     for control in controls.values():
         control.observe(update, names="value")
     return box
+
+
+CODE = '<code style="white-space: pre">'  # keeps the spaces between the numbers
 
 
 def _slider(value, low, high, step, description, css_class):
@@ -118,12 +124,16 @@ def draw_temperature(ax, logits, T):
     classes = np.arange(len(z))
     bars = ax.bar(classes, p, color=[f"C{i % 10}" for i in classes])
     ax.bar_label(bars, labels=[f"{v:.3f}" for v in p], padding=2, fontsize=8)
-    ax.axhline(1 / len(z), color="gray", ls=":", lw=1, label=f"uniform 1/{len(z)}")
-    ax.set_xticks(classes, [f"class {i}\nz = {v:g}" for i, v in enumerate(z)])
+    ax.axhline(1 / len(z), color="gray", ls=":", lw=1)
+    ax.text(1.0, 1 / len(z), f" 1/{len(z)}", transform=ax.get_yaxis_transform(), color="gray", fontsize=8, va="center")
+    if len(z) <= 6:
+        ax.set_xticks(classes, [f"class {i}\nz = {v:g}" for i, v in enumerate(z)])
+    else:
+        ax.set_xticks(classes, [f"{i}\n{v:g}" for i, v in enumerate(z)])
+        ax.set_xlabel("class / logit z")
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("probability")
     ax.set_title(f"softmax(z / T), T = {T:g}")
-    ax.legend(fontsize=8, loc="upper right")
     return p
 
 
@@ -138,7 +148,7 @@ def temperature_explorer(logits=(2.0, 1.0, 0.1), T=1.0):
     def compute():
         z, temperature = parse_logits(text.value), slider.value
         png, p = _render(lambda ax: draw_temperature(ax, z, temperature), 1, (6.4, 3.4))
-        readout = f"<code>softmax(z / T) = {fmt(p)}   max = {p.max():.4f}   (T = {temperature:.2f})</code>"
+        readout = f"{CODE}softmax(z / T) = {fmt(p)}   max = {p.max():.4f}   (T = {temperature:.2f})</code>"
         return png, readout, {"logits": z, "T": temperature, "probabilities": p}
 
     return _explorer({"logits": text, "T": slider}, compute)
@@ -205,11 +215,11 @@ def draw_loss_gradient(axes, x, n_classes=3, xlim=(-10.0, 10.0)):
     for ax, height in ((ax_loss, 0.35), (ax_grad, 0.5)):
         ax.text(xlim[0] + 0.3, height, "confidently\nwrong", transform=ax.get_xaxis_transform(), va="center", fontsize=8, color="C3")
     ax_loss.set_ylabel("loss")
-    ax_loss.set_title("loss")
+    ax_loss.set_title("loss (true label 1)")
     ax_loss.legend(fontsize=8, loc="upper right")
     ax_grad.set_ylim(-1.08, 0.08)
     ax_grad.set_ylabel("d loss / d x")
-    ax_grad.set_title("gradient: MSE on sigmoid's vanishes when wrong")
+    ax_grad.set_title("gradient: MSE on sigmoid's vanishes when confidently wrong")
     ax_grad.legend(fontsize=8, loc="lower right")
     return at_x
 
@@ -223,7 +233,7 @@ def loss_gradient_explorer(x=-6.0, n_classes=3):
         value = slider.value
         xlim = (slider.min, slider.max)  # -10..10, or wider to include an initial x outside it
         png, at_x = _render(lambda axes: draw_loss_gradient(axes, value, n_classes, xlim), 2, (10, 3.6))
-        rows = "".join(f"<tr><td>{name}</td><td>{loss:.4f}</td><td>{grad:.2e}</td></tr>" for name, (loss, grad) in at_x.items())
+        rows = "".join(f"<tr><td>{name}</td><td>{loss + 0.0:.4f}</td><td>{grad:.2e}</td></tr>" for name, (loss, grad) in at_x.items())
         readout = (f"<table><tr><th>x = {value:.2f}</th><th>loss</th><th>d loss / d x</th></tr>{rows}</table>")
         return png, readout, {"x": value, **at_x}
 
@@ -269,9 +279,10 @@ def label_smoothing_explorer(logits=(2.5, 1.0, 0.0, -1.0), target=0, eps=0.1):
     def compute():
         value = slider.value
         png, (q, loss) = _render(lambda ax: draw_label_smoothing(ax, z, target, value), 1, (6.4, 3.4))
-        nll, mean_nll = -F.log_softmax(z, dim=0)[target], -F.log_softmax(z, dim=0).mean()
-        readout = (f"<code>q = {fmt(q)}   loss = (1 − ε) · {nll:.4f} + ε · {mean_nll:.4f} = {loss:.4f}"
+        logp = F.log_softmax(z, dim=0)
+        nll, mean_nll = -logp[target] + 0.0, -logp.mean()  # + 0.0: no "-0.0000" for a confident prediction
+        readout = (f"{CODE}q = {fmt(q)}   loss = (1 − ε) · {nll:.4f} + ε · {mean_nll:.4f} = {loss:.4f}"
                    f"   (ε = {value:.2f})</code>")
-        return png, readout, {"eps": value, "target": q, "loss": loss}
+        return png, readout, {"eps": value, "target": q, "loss": loss, "nll_true": nll, "mean_nll": mean_nll}
 
     return _explorer({"eps": slider}, compute)
