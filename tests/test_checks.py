@@ -266,12 +266,22 @@ def frequencies_entropy(counts):
     return -(f * np.log(f)).sum()
 
 
+def frequencies_entropy_float32(counts):
+    f = torch.tensor(counts[counts > 0] / counts.sum(), dtype=torch.float32)
+    return -(f * f.log()).sum()
+
+
 TRAPS_RIGHT = [
     (checks.check_safe_mean_loss, safe_mean),
     (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1)),
     (checks.check_onehot_to_indices, lambda Y: torch.tensor(Y).argmax(dim=1)),  # a torch answer works too
+    (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1).astype(np.uint8)),  # cross_entropy takes Byte targets too
     (checks.check_prior_loss, frequencies_entropy),
+    (checks.check_prior_loss, frequencies_entropy_float32),  # float32 rounding is not a mistake
+    (checks.check_prior_loss, lambda n: np.float32(frequencies_entropy(n))),
     (checks.check_smoothing_conversion, lambda eps, c: eps * c / (c - 1)),
+    (checks.check_smoothing_conversion, lambda eps, c: torch.tensor(eps * c / (c - 1))),  # a float32 tensor
+    (checks.check_smoothing_conversion, lambda eps, c: np.float32(eps * c / (c - 1))),
 ]
 TRAPS_WRONG = [
     (checks.check_safe_mean_loss, lambda z, t: npF.cross_entropy(z, t), "return nan"),
@@ -282,6 +292,11 @@ TRAPS_WRONG = [
     (checks.check_safe_mean_loss, lambda z, t: npF.cross_entropy(z, t, reduction="none"), "one number"),
     (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=0), "axis=1"),
     (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1).astype(float), "must be integers"),
+    (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1).astype(np.int32), "accepts only Long or Byte"),
+    (checks.check_onehot_to_indices, lambda Y: torch.tensor(Y).argmax(dim=1).int(), "use int64 (torch.long)"),
+    (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1).astype(np.int16), "accepts only Long or Byte"),
+    (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1, keepdims=True), ".squeeze(1)"),
+    (checks.check_onehot_to_indices, lambda Y: Y.argmax(axis=1, keepdims=True), "trap 7"),
     (checks.check_onehot_to_indices, lambda Y: Y, "one-hot rows themselves"),
     (checks.check_onehot_to_indices, lambda Y: np.nonzero(Y == 1)[1], "largest entry"),
     (checks.check_onehot_to_indices, lambda Y: (Y == 1).argmax(axis=1), "largest entry"),
@@ -293,10 +308,12 @@ TRAPS_WRONG = [
     (checks.check_prior_loss, lambda n: frequencies_entropy(n) / np.log(2), "natural log"),
     (checks.check_prior_loss, lambda n: -(n[n > 0] * np.log(n[n > 0])).sum(), "frequencies first"),
     (checks.check_prior_loss, lambda n: frequencies_entropy(n) + 1, "expected"),
+    (checks.check_prior_loss, lambda n: frequencies_entropy(n) * (1 + 2e-5), "float32 rounding?"),  # a near miss
     (checks.check_smoothing_conversion, lambda eps, c: eps, "different values"),
     (checks.check_smoothing_conversion, lambda eps, c: eps * (c - 1) / c, "inverted"),
     (checks.check_smoothing_conversion, lambda eps, c: eps / (c - 1), "off-target probability"),
     (checks.check_smoothing_conversion, lambda eps, c: 0.5, "expected"),
+    (checks.check_smoothing_conversion, lambda eps, c: np.float16(eps * c / (c - 1)), "float32 rounding?"),
 ]
 
 

@@ -679,6 +679,19 @@ _TRAP_Z = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [0.1, 0.2, 3.9], [1.2, 0.1
 _TRAP_TARGETS = (np.array([0, 1, 2, 0]), np.array([0, -100, 2, -100]), np.array([-100, -100, -100, -100]))
 
 
+def _close(got, want):
+    """Equal up to float32 rounding: a float32 (torch or NumPy) answer is right too."""
+    return math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def _expected_got(what, want, got):
+    """'for ... expected X, got Y', with the float32 hint of ``_mismatch`` when the two are very close."""
+    msg = f"{what} expected {want:.4f}, got {got:.4f}"
+    if abs(got - want) < 1e-4 * max(1.0, abs(want)):
+        msg += " (very close: float32 rounding? compute in float64)"
+    return msg
+
+
 def check_safe_mean_loss(fn):
     """Exercise 10.1: ``fn(logits, targets)`` is the mean cross-entropy over the targets that are not -100, and 0.0 (not nan)
     when every target is -100."""
@@ -711,7 +724,9 @@ def check_safe_mean_loss(fn):
 
 
 def check_onehot_to_indices(fn):
-    """Exercise 10.2: ``fn(Y)`` turns one-hot (or label-smoothed) rows, shape (N, C), into integer class indices, shape (N,)."""
+    """Exercise 10.2: ``fn(Y)`` turns one-hot (or label-smoothed) rows, shape (N, C), into int64 class indices, shape (N,).
+
+    uint8 is accepted too: ``F.cross_entropy`` takes Long or Byte class indices, and rejects int32 and the other integers."""
     want = np.array([2, 0, 3, 3, 1])
     onehot = np.eye(4)[want]
     smoothed = 0.9 * onehot + 0.1 / 4
@@ -730,6 +745,9 @@ def check_onehot_to_indices(fn):
         if arr.shape == Y.shape:
             return _verdict(False, "you returned rows of shape (N, C), like the one-hot rows themselves; "
                                    "CrossEntropyLoss wants one class index per row, shape (N,)")
+        if arr.shape == (len(Y), 1):
+            return _verdict(False, f"you returned a column of shape {arr.shape} (keepdims?): CrossEntropyLoss raises "
+                                   "'multi-target not supported' for it (trap 7); return shape (N,), e.g. with .squeeze(1)")
         if arr.shape == (Y.shape[1],):
             return _verdict(False, f"expected one index per row, shape ({len(Y)},), got shape {arr.shape}: "
                                    "take the argmax over axis=1 (the classes), not axis=0")
@@ -742,10 +760,13 @@ def check_onehot_to_indices(fn):
             if Y is smoothed:
                 return _verdict(False, f"one-hot rows work, but not {what}: take the largest entry of each row (argmax)")
             return _verdict(False, f"expected {want.tolist()}, got {arr.tolist()}")
-        if arr.dtype.kind != "i":
+        if arr.dtype.kind not in "iu":
             return _verdict(False, f"the values are right but their dtype is {arr.dtype}: class indices must be integers "
                                    "(CrossEntropyLoss rejects float targets of shape (N,)); use .astype(np.int64)")
-    return _verdict(True, "argmax over the classes gives integer indices, for one-hot and for smoothed rows alike.")
+        if arr.dtype not in (np.int64, np.uint8):
+            return _verdict(False, f"the values are right but their dtype is {arr.dtype}: use int64 (torch.long): "
+                                   "cross_entropy accepts only Long or Byte targets; .astype(np.int64) or .long()")
+    return _verdict(True, "argmax over the classes gives int64 indices, for one-hot and for smoothed rows alike.")
 
 
 def check_prior_loss(fn):
@@ -762,23 +783,23 @@ def check_prior_loss(fn):
         f = counts / counts.sum()
         nz = f[f > 0]
         want = float(-(nz * np.log(nz)).sum())
-        if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12):
+        if _close(got, want):
             continue
         if math.isnan(got):
             return _verdict(False, f"for counts {counts.tolist()} you get nan: a class with count 0 contributes 0 "
                                    "(f log f → 0 as f → 0); skip zero counts")
-        if math.isclose(got, -want, rel_tol=1e-9):
+        if _close(got, -want):
             return _verdict(False, "the sign is flipped: the loss is −Σ f log f, which is >= 0")
-        if math.isclose(got, want / math.log(2), rel_tol=1e-9) or math.isclose(got, want / math.log(10), rel_tol=1e-9):
+        if _close(got, want / math.log(2)) or _close(got, want / math.log(10)):
             return _verdict(False, "use the natural log (np.log), as cross-entropy does")
-        if math.isclose(got, math.log(len(counts)), rel_tol=1e-9):
+        if _close(got, math.log(len(counts))):
             return _verdict(False, f"log C = {got:.4f} is the loss of a uniform prediction; for counts {counts.tolist()} "
                                    "predicting the class frequencies does better: −Σ f log f")
         with np.errstate(all="ignore"):
             raw = float(-np.nansum(np.where(counts > 0, counts * np.log(np.where(counts > 0, counts, 1)), 0)))
-        if math.isclose(got, raw, rel_tol=1e-9):
+        if _close(got, raw):
             return _verdict(False, "you used the counts; turn them into frequencies first, f = counts / counts.sum()")
-        return _verdict(False, f"for counts {counts.tolist()} expected {want:.4f}, got {got:.4f}")
+        return _verdict(False, _expected_got(f"for counts {counts.tolist()}", want, got))
     return _verdict(True, "−Σ f log f: log 4 = 1.3863 for four balanced classes, only 0.3251 for a 90/10 split.")
 
 
@@ -792,14 +813,14 @@ def check_smoothing_conversion(fn):
             return _verdict(False, f"expected one number, got shape {out.shape}")
         got = float(out)
         want = eps * c / (c - 1)
-        if math.isclose(got, want, rel_tol=1e-9):
+        if _close(got, want):
             continue
-        if math.isclose(got, eps, rel_tol=1e-9):
+        if _close(got, eps):
             return _verdict(False, f"with label_smoothing = ε = {eps} PyTorch gives the true class 1 − ε + ε/C = {1 - eps + eps / c:.4f}, "
                                    f"not 1 − ε = {1 - eps:.4f}: the two conventions need different values")
-        if math.isclose(got, eps * (c - 1) / c, rel_tol=1e-9):
+        if _close(got, eps * (c - 1) / c):
             return _verdict(False, "inverted: PyTorch's off-target share s/C must equal ε/(C − 1), so s = ε · C / (C − 1)")
-        if math.isclose(got, eps / (c - 1), rel_tol=1e-9) or math.isclose(got, eps / c, rel_tol=1e-9):
+        if _close(got, eps / (c - 1)) or _close(got, eps / c):
             return _verdict(False, "that is an off-target probability, not the label_smoothing argument: solve s / C = ε / (C − 1) for s")
-        return _verdict(False, f"for ε = {eps}, C = {c} expected {want:.4f}, got {got:.4f}")
+        return _verdict(False, _expected_got(f"for ε = {eps}, C = {c}", want, got))
     return _verdict(True, "label_smoothing = ε · C / (C − 1): for ε = 0.1 and C = 3 that is 0.15, true class 0.9, others 0.05.")
