@@ -96,7 +96,7 @@ def test_page_html(built, version, name):
 
 def test_a_page_prints_to_pdf(built, browser):
     folder = built / "student"
-    handout.print_pdf(folder, NOTEBOOKS[1].stem + ".html", browser)
+    handout.print_pdf(folder, NOTEBOOKS[0].stem + ".html", browser)
     data = (folder / "course.pdf").read_bytes()
     assert data.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
