@@ -82,10 +82,10 @@ def run_one(method, n, d, v, dtype_name, repeats, result_file, mode, torch_chunk
     return {"seconds": round(statistics.median(seconds), 4)}
 
 
-def measure(method, n, d, v, dtype, repeats, result_file, torch_chunk_size):
+def measure(method, n, d, v, dtype, repeats, result_file, torch_chunk_size, modes=("memory", "time")):
     """Measure ``method``'s memory and its time, each in a fresh Python process."""
     result = {}
-    for mode in ("memory", "time"):
+    for mode in modes:
         env = dict(os.environ, PYTHONPATH=str(ROOT / "notebooks"))
         if mode == "memory":
             env["MALLOC_MMAP_THRESHOLD_"] = "65536"

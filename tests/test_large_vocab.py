@@ -176,9 +176,10 @@ def load_benchmark():
     return bench
 
 
-def test_benchmark_measures_a_method_in_fresh_processes(tmp_path):
-    result = load_benchmark().measure("ours", 64, 8, 256, "float32", 1, tmp_path / "ours.pt", None)
-    assert set(result) == {"peak_mb", "seconds"} and result["seconds"] > 0
+def test_benchmark_measures_a_method_in_a_fresh_process(tmp_path):
+    """The memory measurement, in its own process (the time measurement runs the same way; see the test below)."""
+    result = load_benchmark().measure("ours", 64, 8, 256, "float32", 1, tmp_path / "ours.pt", None, modes=("memory",))
+    assert set(result) == {"peak_mb"} and result["peak_mb"] >= 0
     saved = torch.load(tmp_path / "ours.pt")
     assert saved["grad_weight"].shape == (256, 8) and torch.isfinite(saved["loss"])
 
