@@ -41,7 +41,7 @@ lab: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n auto --dist loadfile --nbval --nbval-current-env tests notebooks
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --nbval --nbval-current-env tests notebooks
 
 outputs: setup
 	$(BIN)/python tools/outputs.py $(NB)

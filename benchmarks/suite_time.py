@@ -4,7 +4,7 @@
 
 1. nbval over the notebooks, serially (one pytest process, -p no:xdist): each notebook's time (kernel start and
    imports are in its first cell) and the total wall time.
-2. The same nbval run in parallel, as `make test` runs it (-n auto --dist loadfile): wall time and the
+2. The same nbval run in parallel, as `make test` runs it (-n auto --dist loadfile ...): wall time and the
    serial / parallel ratio.
 3. Unless --skip-suite: the whole `make test` pytest command, its wall time, and the files that take longest
    (per-file sums of every test's setup + call + teardown, as worker time).
@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NBVAL = ["--nbval", "--nbval-current-env"]
-PARALLEL = ["-n", "auto", "--dist", "loadfile"]  # as in the Makefile's test target
+PARALLEL = ["-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder"]  # as in the Makefile's test target
 
 
 def run_pytest(args, report):
@@ -47,7 +47,7 @@ def run_pytest(args, report):
 
 
 def file_of(case):
-    """notebooks.01_softmax.ipynb -> notebooks/01_softmax.ipynb; tests.test_lab -> tests/test_lab.py."""
+    """notebooks.01_softmax.ipynb -> notebooks/01_softmax.ipynb; tests.test_browser_lab -> tests/test_browser_lab.py."""
     name = case.get("classname", "")
     if ".ipynb" in name:
         folder, _, stem = name.partition(".")
