@@ -43,6 +43,16 @@ def _run(fn, *args, as_array=True):
         return None, f"your function returned {type(out).__name__}, not numbers"
 
 
+def _number(answer):
+    """A learner's numeric answer as (float, None), or (None, what is wrong with it)."""
+    if answer is None:
+        return None, "replace None with your answer, a number"
+    try:
+        return float(answer), None
+    except (TypeError, ValueError):
+        return None, f"expected a number, got {type(answer).__name__}"
+
+
 def _same(a, b, rtol=1e-6, atol=1e-9):
     return a is not None and np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=rtol, atol=atol)
 
@@ -180,12 +190,9 @@ def check_cross_entropy_from_logits(fn):
 
 def check_true_class_probability(p):
     """Exercise 02.3: the probability of the true class that gives a cross-entropy of exactly 1.0."""
-    if p is None:
-        return _verdict(False, "replace None with your answer, a number")
-    try:
-        p = float(p)
-    except (TypeError, ValueError):
-        return _verdict(False, f"expected a number, got {type(p).__name__}")
+    p, err = _number(p)
+    if err:
+        return _verdict(False, err)
     if math.isclose(p, 0.1, rel_tol=1e-6):
         return _verdict(False, "0.1 gives a loss of 1 with log10, but cross-entropy uses the natural log")
     if not 0 < p <= 1:
@@ -374,12 +381,9 @@ def check_log_softmax_rows(fn):
 
 def check_overflow_threshold(threshold):
     """Exercise 05.3: the x above which np.exp(np.float32(x)) is inf (log of float32's largest value, ≈ 88.72)."""
-    if threshold is None:
-        return _verdict(False, "replace None with your answer, a number")
-    try:
-        t = float(threshold)
-    except (TypeError, ValueError):
-        return _verdict(False, f"expected a number, got {type(threshold).__name__}")
+    t, err = _number(threshold)
+    if err:
+        return _verdict(False, err)
     want = float(np.log(np.finfo(np.float32).max))
     if math.isclose(t, float(np.log(np.finfo(np.float64).max)), abs_tol=0.01):
         return _verdict(False, f"{t:.2f} is float64's threshold; ask np.finfo(np.float32)")
@@ -607,12 +611,9 @@ def check_ece(fn):
 
 def check_temperature_accuracy(change):
     """Exercise 08.3: by how much does temperature scaling (any T > 0) change the accuracy? (0)"""
-    if change is None:
-        return _verdict(False, "replace None with your answer, a number")
-    try:
-        value = float(change)
-    except (TypeError, ValueError):
-        return _verdict(False, f"expected a number, got {type(change).__name__}")
+    value, err = _number(change)
+    if err:
+        return _verdict(False, err)
     if value != 0:
         return _verdict(False, "dividing every logit of a row by the same T > 0 keeps their order, so what happens to the argmax?")
     return _verdict(True, "0: z / T keeps the order of the logits, so every prediction, and the accuracy, stays the same.")
