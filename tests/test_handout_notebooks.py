@@ -83,7 +83,7 @@ def test_a_student_notebook_runs_and_its_exercises_say_not_yet(tmp_path):
     handout.copy_student_notebooks([(p, handout.student_copy(nbformat.read(p, as_version=4))) for p in NOTEBOOKS], folder)
     nb = nbformat.read(folder / RUN_END_TO_END, as_version=4)
     assert not any(handout.is_solution(c) for c in nb.cells)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(folder)}}).execute()  # raises on any error
     exercises = [c for c in nb.cells if handout.is_exercise(c)]
     assert len(exercises) >= 2

@@ -70,7 +70,8 @@ def execute(path):
     import nbclient  # only this mode needs a kernel
 
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
+    # "immediate": every output is in memory by then, and a graceful kernel shutdown costs about a second
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False, shutdown_kernel="immediate",
                                      resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
