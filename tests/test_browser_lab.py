@@ -167,7 +167,9 @@ def test_jupyterlab_runs_the_first_notebook(lab_server, browser):
     expected = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([2.0, 1.0, 0.1], dtype=torch.float64) / 2.3, dim=0))
     assert f"softmax(z / T) = [{expected}]" in readout.text_content()
     assert explorer.locator(".softmax-ce-temperature .widget-readout").text_content().strip() == "2.30"
-    assert image.get_attribute("src") != before_src, "the chart was not redrawn"
+    # Each widget's change is a message of its own: wait for the figure too (it should already be there)
+    page.wait_for_function("src => document.querySelector('.softmax-ce-explorer img').getAttribute('src') !== src", arg=before_src,
+                           timeout=10_000)  # a new chart
 
     # Typed logits: four classes now, at the same temperature
     explorer.locator(".softmax-ce-logits input").fill("5, 0, 0, 1")
@@ -181,10 +183,10 @@ def test_jupyterlab_runs_the_first_notebook(lab_server, browser):
     explorer.locator(".softmax-ce-logits input").press("Enter")
     page.wait_for_function("document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes(\"'two' is not a number\")",
                            timeout=60_000)
-    assert not image.is_visible()
+    image.wait_for(state="hidden", timeout=10_000)
     explorer.locator(".softmax-ce-logits input").fill("2, 1, 0.1")
     explorer.locator(".softmax-ce-logits input").press("Enter")
     expected = " ".join(f"{v:.4f}" for v in torch.softmax(torch.tensor([2.0, 1.0, 0.1], dtype=torch.float64) / 2.3, dim=0))
     page.wait_for_function(f"document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes('[{expected}]')",
                            timeout=60_000)
-    assert image.is_visible()
+    image.wait_for(state="visible", timeout=10_000)

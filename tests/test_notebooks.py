@@ -4,6 +4,7 @@ nbval itself (in `make test`) re-executes every notebook and compares each cell'
 These tests check what nbval cannot: that the stored outputs are complete, clean and hold what the course promises.
 """
 
+import importlib.util
 import json
 import pathlib
 import re
@@ -149,8 +150,20 @@ def test_suite_time_benchmark_runs_the_command_make_test_runs():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     command = re.search(r"^test:.*\n(?:\t.*\n)*?\t\$\(BIN\)/python -m pytest (.+)$", makefile, flags=re.M).group(1).split()
     assert command == [*suite_time.PARALLEL, *suite_time.NBVAL, "tests", "notebooks"]
-    # --no-loadscope-reorder hands out files in this order: the two slowest, the browser tests, must come first
-    assert sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))[:2] == ["test_browser_handout.py", "test_browser_lab.py"]
     assert suite_time.file_of({"classname": "notebooks.01_softmax.ipynb"}) == "notebooks/01_softmax.ipynb"
     assert suite_time.file_of({"classname": "tests.test_browser_lab"}) == "tests/test_browser_lab.py"
     assert suite_time.file_of({"classname": "tests.test_checks.TestSomething"}) == "tests/test_checks.py"
+
+
+def test_files_go_to_the_workers_longest_first(request):
+    """--no-loadscope-reorder hands files out in collection order, which the root conftest.py sets: the browser
+    tests, then the notebooks last first, then the other test files. Checked on what this run collected."""
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    files = list(dict.fromkeys(pathlib.Path(item.path) for item in request.session.items))
+    assert files == sorted(files, key=root_conftest.suite_order)
+    everything = [*sorted((ROOT / "tests").glob("test_*.py")), *NOTEBOOKS]
+    expected = [ROOT / "tests" / "test_browser_handout.py", ROOT / "tests" / "test_browser_lab.py", *NOTEBOOKS[::-1],
+                *[p for p in sorted((ROOT / "tests").glob("test_*.py")) if not p.name.startswith("test_browser_")]]
+    assert sorted(everything, key=root_conftest.suite_order) == expected

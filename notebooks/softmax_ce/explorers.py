@@ -80,10 +80,13 @@ def _explorer(controls, compute):
     box.add_class("softmax-ce-explorer")
     box.controls = controls
 
+    # The readout changes last: the browser gets one message per change, and whoever watches the numbers (a person,
+    # or tests/test_browser_lab.py) finds the figure already in the state they describe.
     def display_result(result):
-        image.value, readout.value, box.shown = result
+        image.value, shown_html, box.shown = result
         box.message = ""
         image.layout.display = None
+        readout.value = shown_html
 
     def update(change=None):
         try:
@@ -91,8 +94,8 @@ def _explorer(controls, compute):
         except Exception as err:  # whatever went wrong, say it in the widget rather than keep stale numbers
             text = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
             box.shown, box.message = None, text
-            readout.value = f'<span style="color: #b00020">⚠ {html.escape(text, quote=False)}</span>'
             image.layout.display = "none"  # no figure rather than a stale one
+            readout.value = f'<span style="color: #b00020">⚠ {html.escape(text, quote=False)}</span>'
             return
         display_result(result)
 
