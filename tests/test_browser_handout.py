@@ -6,7 +6,8 @@ instructor's per-page HTML comes from the same template and code as the student'
 - In headless Chromium (Debian's /usr/bin/chromium, driven by playwright): the instructor all.html (all the math
   and all the solutions), the first student page and the student index: no failed request, no request off the
   machine, no console error, no broken image, math typeset without a TeX error (no raw $...$ left).
-- Printing: a page printed to PDF by the same code that prints the whole course (make handout prints all of it).
+- Printing: the first student page, once typeset, printed to PDF by the code that prints the whole course (make
+  handout prints all of it).
 - A screenshot of every page opened lands in handout/screenshots/ (git-ignored): look at them.
 - The student notebooks have no solutions and empty exercises.
 
@@ -56,11 +57,24 @@ def open_page(browser, url):
     return page, problems
 
 
+@pytest.fixture(scope="module")
+def opened(built, browser):
+    """Open a page once (and wait for MathJax) for all the tests that look at it: (page, problems)."""
+    pages = {}
+
+    def page_of(version, name):
+        if (version, name) not in pages:
+            pages[version, name] = open_page(browser, (built / version / name).as_uri())
+            if name != "index.html":
+                handout.wait_for_mathjax(pages[version, name][0])
+        return pages[version, name]
+
+    return page_of
+
+
 @pytest.mark.parametrize("version, name", PAGES, ids=[f"{v}/{n}" for v, n in PAGES])
-def test_handout_page(built, browser, version, name):
-    page, problems = open_page(browser, (built / version / name).as_uri())
-    if name != "index.html":
-        handout.wait_for_mathjax(page)
+def test_handout_page(opened, version, name):
+    page, problems = opened(version, name)
     page.screenshot(path=str(SCREENSHOTS / f"{version}_{name}.png"))
     assert not any(problems.values()), problems
     broken = page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 60))")
@@ -94,10 +108,12 @@ def test_page_html(built, version, name):
     assert re.search(r'<nav class="course-nav">.*href="index.html"', text), "no navigation"
 
 
-def test_a_page_prints_to_pdf(built, browser):
-    folder = built / "student"
-    handout.print_pdf(folder, NOTEBOOKS[0].stem + ".html", browser)
-    data = (folder / "course.pdf").read_bytes()
+def test_a_page_prints_to_pdf(built, opened):
+    """The first student page, as the test above opened it, printed by the code that prints the whole course
+    (print_pdf: open the page, wait for MathJax, save_pdf); `make handout` prints all of it."""
+    page, _ = opened("student", NOTEBOOKS[0].stem + ".html")
+    handout.save_pdf(page, built / "student" / "course.pdf")
+    data = (built / "student" / "course.pdf").read_bytes()
     assert data.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert pages >= 3, f"the PDF has only {pages} pages"

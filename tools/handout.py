@@ -186,9 +186,14 @@ def print_pdf(folder, page_name="all.html", browser=None):
     page = browser.new_page()
     page.goto((folder / page_name).as_uri(), wait_until="load")
     wait_for_mathjax(page)
-    page.pdf(path=str(folder / "course.pdf"), format="A4", print_background=True,
-             margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+    save_pdf(page, folder / "course.pdf")
     page.close()
+
+
+def save_pdf(page, path):
+    """Print an open, typeset page (a playwright Page) to ``path``: A4, backgrounds kept (the solution marks)."""
+    page.pdf(path=str(path), format="A4", print_background=True,
+             margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
 
 
 def wait_for_mathjax(page, timeout_ms=60_000):
