@@ -6,8 +6,8 @@ instructor's per-page HTML comes from the same template and code as the student'
 - In headless Chromium (Debian's /usr/bin/chromium, driven by playwright): the instructor all.html (all the math
   and all the solutions), the first student page and the student index: no failed request, no request off the
   machine, no console error, no broken image, math typeset without a TeX error (no raw $...$ left).
-- Printing: the first student page, once typeset, printed to PDF by the code that prints the whole course (make
-  handout prints all of it).
+- Printing: the first student page, once typeset, printed to PDF by save_pdf, the printing step of make handout's
+  print_pdf (which prints all.html).
 - A screenshot of every page opened lands in handout/screenshots/ (git-ignored): look at them.
 - The student notebooks have no solutions and empty exercises.
 
@@ -109,8 +109,8 @@ def test_page_html(built, version, name):
 
 
 def test_a_page_prints_to_pdf(built, opened):
-    """The first student page, as the test above opened it, printed by the code that prints the whole course
-    (print_pdf: open the page, wait for MathJax, save_pdf); `make handout` prints all of it."""
+    """The first student page, as the test above opened and typeset it, printed by save_pdf: the step of print_pdf
+    that prints (print_pdf opens all.html, waits for MathJax as `opened` does, then calls it; `make handout`)."""
     page, _ = opened("student", NOTEBOOKS[0].stem + ".html")
     handout.save_pdf(page, built / "student" / "course.pdf")
     data = (built / "student" / "course.pdf").read_bytes()

@@ -20,6 +20,7 @@ import pathlib
 import re
 import shutil
 import sys
+from html.parser import HTMLParser
 
 import nbformat
 from nbconvert import HTMLExporter, TemplateExporter
@@ -72,9 +73,10 @@ def with_local_images(nb):
 
 
 class CourseExporter(HTMLExporter):
-    """nbconvert's HTMLExporter without its last step, which parses the finished page with BeautifulSoup and writes
-    it out again only to add alt text and tabindex attributes: two thirds of the build's time. ``accessible`` adds
-    the same attributes to the same tags (tests/test_handout_notebooks.py compares the two pages)."""
+    """nbconvert's HTMLExporter without its last step, in which BeautifulSoup builds a tree of the whole page and
+    writes it out again only to add alt text and tabindex attributes: most of the build's time. The lines below are
+    HTMLExporter.from_notebook_node's first ones (re-check them when nbconvert is upgraded); ``accessible`` then
+    makes the same changes (tests/test_handout_exporter.py compares the pages with nbconvert's own)."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
         language = nb.metadata.get("language_info", {})
@@ -87,12 +89,43 @@ class CourseExporter(HTMLExporter):
         return accessible(body), resources
 
 
+NO_ALT = "No description has been provided for this image"  # nbconvert's words
+
+
+class _StartTagsToChange(HTMLParser):
+    """The start tags HTMLExporter's BeautifulSoup pass changes, found by the same tokenizer without building a tree:
+    every <img> without alt gets NO_ALT; every div of class jp-Cell-inputWrapper or jp-OutputArea-output after the
+    element of class jp-Notebook (the page's body) gets tabindex="0". ``changes``: (offset, length, new start tag)."""
+
+    def __init__(self, page):
+        super().__init__(convert_charrefs=False)
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", page))]
+        self.in_notebook, self.changes = False, []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        old = dict(attrs)  # a repeated attribute: the last one, as BeautifulSoup keeps it
+        new, classes = dict(old), (old.get("class") or "").split()
+        if tag == "img" and "alt" not in old:
+            new["alt"] = NO_ALT
+        if tag == "div" and self.in_notebook and {"jp-Cell-inputWrapper", "jp-OutputArea-output"} & set(classes):
+            new["tabindex"] = "0"
+        self.in_notebook = self.in_notebook or "jp-Notebook" in classes
+        if new != old:
+            line, column = self.getpos()  # where this tag's "<" is
+            text = "".join(f" {k}" if v is None else f' {k}="{html.escape(v)}"' for k, v in new.items())
+            self.changes.append((self.line_starts[line - 1] + column, len(self.get_starttag_text()), f"<{tag}{text}>"))
+
+
 def accessible(page):
-    """What HTMLExporter's BeautifulSoup pass adds: alt text on images that have none, and focusable (tabindex 0)
-    cell inputs and outputs. The templates write these tags; code and text outputs reach the page escaped."""
-    page = re.sub(r"<img\b(?![^>]*\balt=)", '<img alt="No description has been provided for this image"', page)
-    return re.sub(r'(<div class="[^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*")(?![^>]*\btabindex=)',
-                  r'\1 tabindex="0"', page)
+    """``page`` with what HTMLExporter's BeautifulSoup pass adds: alt text on images without any, and focusable
+    (tabindex 0) cell inputs and outputs. Only those start tags are rewritten; every other byte stays."""
+    pieces, done = [], 0
+    for offset, length, tag in _StartTagsToChange(page).changes:
+        pieces += [page[done:offset], tag]
+        done = offset + length
+    return "".join([*pieces, page[done:]])
 
 
 def exporter():

@@ -80,8 +80,8 @@ def _explorer(controls, compute):
     box.add_class("softmax-ce-explorer")
     box.controls = controls
 
-    # The readout changes last: the browser gets one message per change, and whoever watches the numbers (a person,
-    # or tests/test_browser_lab.py) finds the figure already in the state they describe.
+    # The readout changes last: each widget's change reaches the browser as a message of its own, so the figure is
+    # normally shown or hidden before the numbers that describe it (tests/test_browser_lab.py still waits for both).
     def display_result(result):
         image.value, shown_html, box.shown = result
         box.message = ""
