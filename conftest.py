@@ -10,8 +10,6 @@ Inside a file nothing moves: nbval runs a notebook's cells in order.
 
 import pathlib
 
-ROOT = pathlib.Path(__file__).resolve().parent
-
 
 def suite_order(path):
     """Sort key of a test file or notebook: (group, position inside the group)."""
@@ -20,7 +18,7 @@ def suite_order(path):
         return (1, -int(path.name[:2]) if path.name[:2].isdigit() else 0, path.name)
     if path.name.startswith("test_browser_"):
         return (0, 0, path.name)
-    return (2, 0, str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name)
+    return (2, 0, str(path))
 
 
 def pytest_collection_modifyitems(items):

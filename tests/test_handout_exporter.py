@@ -37,8 +37,7 @@ def document(page):
 
 def pages(nb):
     resources = {"metadata": {"name": "page", "path": str(ROOT)}, "course_nav": '<a href="index.html">Contents</a>'}
-    stock = HTMLExporter(template_name="course", extra_template_basedirs=[str(handout.TEMPLATES)],
-                         mathjax_url=handout.MATHJAX_URL, embed_images=True, exclude_input_prompt=False)
+    stock = HTMLExporter(**handout.EXPORTER_OPTIONS)  # nbconvert's own, with the course's settings
     ours, _ = handout.exporter().from_notebook_node(handout.with_local_images(nb), resources=dict(resources))
     theirs, _ = stock.from_notebook_node(handout.with_local_images(nb), resources=dict(resources))
     return ours, theirs

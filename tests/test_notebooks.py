@@ -4,7 +4,6 @@ nbval itself (in `make test`) re-executes every notebook and compares each cell'
 These tests check what nbval cannot: that the stored outputs are complete, clean and hold what the course promises.
 """
 
-import importlib.util
 import json
 import pathlib
 import re
@@ -158,12 +157,12 @@ def test_suite_time_benchmark_runs_the_command_make_test_runs():
 def test_files_go_to_the_workers_longest_first(request):
     """--no-loadscope-reorder hands files out in collection order, which the root conftest.py sets: the browser
     tests, then the notebooks last first, then the other test files. Checked on what this run collected."""
-    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
-    root_conftest = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(root_conftest)
+    root_conftest = request.config.pluginmanager.get_plugin(str(ROOT / "conftest.py"))  # as this run loaded it
+    assert root_conftest is not None, "the root conftest.py was not loaded"
     files = list(dict.fromkeys(pathlib.Path(item.path) for item in request.session.items))
     assert files == sorted(files, key=root_conftest.suite_order)
-    everything = [*sorted((ROOT / "tests").glob("test_*.py")), *NOTEBOOKS]
-    expected = [ROOT / "tests" / "test_browser_handout.py", ROOT / "tests" / "test_browser_lab.py", *NOTEBOOKS[::-1],
-                *[p for p in sorted((ROOT / "tests").glob("test_*.py")) if not p.name.startswith("test_browser_")]]
-    assert sorted(everything, key=root_conftest.suite_order) == expected
+    browser, others = [], []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        (browser if path.name.startswith("test_browser_") else others).append(path)
+    assert browser == [ROOT / "tests" / "test_browser_handout.py", ROOT / "tests" / "test_browser_lab.py"]
+    assert sorted([*others, *NOTEBOOKS, *browser], key=root_conftest.suite_order) == [*browser, *NOTEBOOKS[::-1], *others]

@@ -128,9 +128,12 @@ def accessible(page):
     return "".join([*pieces, page[done:]])
 
 
+EXPORTER_OPTIONS = {"template_name": "course", "extra_template_basedirs": [str(TEMPLATES)], "mathjax_url": MATHJAX_URL,
+                    "embed_images": True, "exclude_input_prompt": False}
+
+
 def exporter():
-    return CourseExporter(template_name="course", extra_template_basedirs=[str(TEMPLATES)], mathjax_url=MATHJAX_URL,
-                        embed_images=True, exclude_input_prompt=False)
+    return CourseExporter(**EXPORTER_OPTIONS)
 
 
 def nav_html(pages, i):
