@@ -1,5 +1,7 @@
-# The course's commands. Every target that needs Python first makes sure .venv matches requirements.txt.
-#   make lab      set up, then open the course in JupyterLab
+# The course's commands. Every target that needs Python first makes sure .venv matches requirements.txt
+# (tools/course.py: it checks the interpreter and the network first, installs with uv, and swaps the new .venv in
+# only once it works).
+#   make lab      set up, then open the course in JupyterLab (or show the address of the one already running)
 #   make test     set up, then lint (ruff) and run every test: unit tests, and nbval over every notebook, in parallel
 #   make outputs  re-execute notebooks and store their outputs (all, or NB=notebooks/02_cross_entropy.ipynb)
 #   make images   redraw the figures in images/ from images/make_images.py
@@ -7,41 +9,34 @@
 #   make bench    measurements: large-vocabulary memory/time (BENCH_ARGS="--n 2048" to change the shape),
 #                 and how closely softmax_ce agrees with torch for every option combination
 #   make suite-time  where the test suite's time goes: per-notebook nbval times, serial vs parallel, slowest files
+#   make setup-time  how long a fresh clone's set-up takes (several fresh clones, median)
+# Knobs: PYTHON=python3.12 (the interpreter for .venv), TORCH=cpu (PyTorch's CPU-only build; remembered),
+#        LAB_ARGS=--no-browser (more options for JupyterLab), LAB_ROOT=DIR (serve another copy of the course).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/requirements.installed
 NB     ?= notebooks/[0-9]*.ipynb
 LAB_ROOT ?= .
 # Some machines set PYTHONDONTWRITEBYTECODE; without bytecode caches every test process recompiles the test modules
 # and the plugin modules pytest rewrites (hypothesis, nbval, ...), about a second each. __pycache__ is git-ignored.
 unexport PYTHONDONTWRITEBYTECODE
-# JupyterLab refuses to run as root (CI, containers) unless told to; a learner's laptop never needs this.
-ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+COURSE = $(PYTHON) tools/course.py $(if $(TORCH),--torch $(TORCH))
 
-.PHONY: setup lab test outputs images handout bench suite-time clean
+.PHONY: setup lab test outputs images handout bench suite-time setup-time clean
 
-# (Re)build .venv when it is missing or was built from a different requirements.txt.
+# (Re)build .venv when it is missing or was built from a different requirements.txt; a failed build keeps the old one.
 setup:
-	@cmp -s requirements.txt $(STAMP) 2>/dev/null || $(MAKE) --no-print-directory venv
-
-.PHONY: venv
-venv:
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -c "import matplotlib.pyplot"  # build matplotlib's font cache now, not inside a notebook
-	cp requirements.txt $(STAMP)
+	@$(COURSE) setup
 
 # The server's root is the repository so that notebooks can show ../images/; the browser opens on notebooks/.
-# Token authentication stays on. LAB_ARGS adds options, e.g. LAB_ARGS=--no-browser; LAB_ROOT serves another copy.
-lab: setup
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(LAB_ROOT) --LabApp.default_url=/lab/tree/notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+# Token authentication stays on; JupyterLab's news pop-up is off (tools/jupyterlab/overrides.json).
+lab:
+	@$(COURSE) lab --root $(LAB_ROOT) $(LAB_ARGS)
 
-test: setup
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --nbval --nbval-current-env tests notebooks
+# ruff, then the README's pytest command (both in tools/course.py, which Windows runs without make)
+test:
+	@$(COURSE) test
 
 outputs: setup
 	$(BIN)/python tools/outputs.py $(NB)
@@ -58,6 +53,9 @@ bench: setup
 
 suite-time: setup
 	$(BIN)/python benchmarks/suite_time.py
+
+setup-time: setup
+	$(BIN)/python benchmarks/setup_time.py $(SETUP_TIME_ARGS)
 
 clean:
 	rm -rf $(VENV) .hypothesis

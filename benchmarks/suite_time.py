@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NBVAL = ["--nbval", "--nbval-current-env"]
-PARALLEL = ["-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder"]  # as in the Makefile's test target
+PARALLEL = ["-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder"]  # as make test runs it (tools/course.py TEST_COMMANDS)
 
 
 def run_pytest(args, report):

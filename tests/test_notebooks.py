@@ -140,15 +140,19 @@ def test_readme_table_lists_exactly_the_notebooks_in_order():
 
 
 def test_suite_time_benchmark_runs_the_command_make_test_runs():
-    """benchmarks/suite_time.py must time what `make test` runs, or its figures mean nothing."""
+    """benchmarks/suite_time.py must time what `make test` runs (tools/course.py's TEST_COMMANDS), or its figures
+    mean nothing; and the README must show that command."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
+    sys.path.insert(0, str(ROOT / "tools"))
     try:
+        import course
         import suite_time
     finally:
-        sys.path.pop(0)
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    command = re.search(r"^test:.*\n(?:\t.*\n)*?\t\$\(BIN\)/python -m pytest (.+)$", makefile, flags=re.M).group(1).split()
-    assert command == [*suite_time.PARALLEL, *suite_time.NBVAL, "tests", "notebooks"]
+        del sys.path[:2]
+    pytest_command = next(c for c in course.TEST_COMMANDS if c[:2] == ["-m", "pytest"])
+    assert pytest_command[2:] == [*suite_time.PARALLEL, *suite_time.NBVAL, "tests", "notebooks"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f".venv/bin/python {' '.join(pytest_command)}" in readme, "the README must show the pytest command make test runs"
     assert suite_time.file_of({"classname": "notebooks.01_softmax.ipynb"}) == "notebooks/01_softmax.ipynb"
     assert suite_time.file_of({"classname": "tests.test_browser_lab"}) == "tests/test_browser_lab.py"
     assert suite_time.file_of({"classname": "tests.test_checks.TestSomething"}) == "tests/test_checks.py"

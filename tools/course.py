@@ -1,0 +1,428 @@
+"""Set up the course's environment and open it: what `make setup`, `make lab` and `make test` run.
+
+    python tools/course.py setup [--torch cpu|default]  build .venv from requirements.txt if missing or stale
+    python tools/course.py lab [--root DIR] [ARG ...]   set up, then open JupyterLab (or show the one running)
+    python tools/course.py test [PYTEST ARG ...]        set up, then ruff and every test (what `make test` runs)
+
+It runs on the learner's own Python with the standard library only, so that it can say what is missing before it
+touches anything:
+1. the interpreter: CPython 3.11.0 to 3.14.x (one line says what to install otherwise);
+2. nothing to do when .venv was built from this requirements.txt (a stamp file inside it);
+3. the package index answers (one line says what to do otherwise);
+4. uv, pinned in requirements.txt: the one on PATH if it is that version, else the one in the current .venv, else
+   its wheel from PyPI (checked against the SHA-256 in tools/uv-wheels.txt); pip when none of these works;
+5. the new environment is built beside the old one, in .venv.partial, checked (it imports the course's packages),
+   and only then swapped in: a failed install leaves the .venv you had.
+pip's PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and PIP_FIND_LINKS are passed on to uv, so a mirror set up for pip works.
+"""
+
+import hashlib
+import json
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+PARTIAL = ROOT / ".venv.partial"  # only this script makes a directory of this name
+OLD = ROOT / ".venv.old"
+STAMP_NAME = "requirements.installed"
+REQUIREMENTS = ROOT / "requirements.txt"
+UV_WHEELS = ROOT / "tools" / "uv-wheels.txt"
+LAB_OVERRIDES = ROOT / "tools" / "jupyterlab" / "overrides.json"
+SUPPORTED = ((3, 11, 0), (3, 15, 0))  # [first, past the last)
+PYPI = "https://pypi.org/simple/"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+# What the test target runs: ruff, then the README's pytest command. The Makefile's test target calls this.
+TEST_COMMANDS = (
+    ["-m", "ruff", "check", "."],
+    ["-m", "pytest", "-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder", "--nbval", "--nbval-current-env",
+     "tests", "notebooks"],
+)
+IMPORT_CHECK = "import jupyterlab, ipykernel, nbval, numpy, torch, matplotlib.pyplot"  # also builds the font cache
+
+
+class SetupError(Exception):
+    """A problem the learner can fix: its message is the one line we print."""
+
+
+def say(message):
+    print(f"course: {message}", flush=True)
+
+
+# ----------------------------------------------------------------------------- 1. the interpreter
+
+
+def check_python(version=None, implementation=None, executable=None):
+    """Raise SetupError unless this is a supported CPython."""
+    version = tuple(version or sys.version_info[:3])
+    implementation = implementation or platform.python_implementation()
+    executable = executable or sys.executable
+    shown = ".".join(map(str, version))
+    first, past = SUPPORTED
+    if implementation != "CPython" or not first <= version < past:
+        raise SetupError(
+            f"{implementation} {shown} ({executable}) is not supported: the course needs CPython 3.11.0 to 3.14. "
+            f"Install one (python.org, or e.g. `sudo apt install python3.12`), then run again with it: "
+            f"make lab PYTHON=python3.12")
+
+
+# ----------------------------------------------------------------------------- 2. is .venv up to date?
+
+
+def venv_python(venv):
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def read_stamp(venv):
+    try:
+        return json.loads((venv / STAMP_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        # no stamp, or the plain copy of requirements.txt that earlier versions of the Makefile wrote
+        try:
+            old = (venv / STAMP_NAME).read_bytes()
+            return {"requirements_sha256": hashlib.sha256(old).hexdigest(), "torch": "default"}
+        except OSError:
+            return None
+
+
+def wanted_stamp(torch):
+    return {"requirements_sha256": hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest(), "torch": torch}
+
+
+def up_to_date(torch):
+    """(True when .venv matches requirements.txt, the torch build to install)."""
+    stamp = read_stamp(VENV)
+    if torch is None:  # not asked: keep the build chosen last time
+        torch = (stamp or {}).get("torch", "default")
+    fresh = stamp == wanted_stamp(torch) and venv_python(VENV).exists()
+    return fresh, torch
+
+
+def check_ours(path):
+    """Refuse to replace a .venv this script did not make (it has no stamp)."""
+    if path.exists() and read_stamp(path) is None and any(path.iterdir()):
+        raise SetupError(f"{path} was not made by the course's set-up (it has no {STAMP_NAME}): "
+                         f"move it away or delete it yourself, then run again")
+
+
+# ----------------------------------------------------------------------------- 3. the network
+
+
+def index_urls():
+    """The package index the installers will use, honouring pip's and uv's environment variables."""
+    return os.environ.get("UV_DEFAULT_INDEX") or os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or PYPI
+
+
+def check_network(url=None, timeout=15):
+    url = url or index_urls()
+    if not url.startswith(("http://", "https://")):
+        return
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return  # it answered
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        hint = ""
+        if "CERTIFICATE_VERIFY_FAILED" in str(reason):
+            hint = " (on macOS with python.org's Python, run 'Install Certificates.command' in its folder once)"
+        raise SetupError(f"cannot reach {url} ({reason}){hint}: the first set-up downloads the course's packages, "
+                         f"so connect to the internet (or set PIP_INDEX_URL to your mirror) and run again") from None
+
+
+# ----------------------------------------------------------------------------- 4. uv
+
+
+def pinned(name):
+    for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
+        spec = line.split("#")[0].split(";")[0].strip()
+        if spec.lower().startswith(name.lower() + "=="):
+            return spec.split("==", 1)[1]
+    raise SetupError(f"requirements.txt does not pin {name}")
+
+
+def uv_version(path):
+    try:
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = out.split()
+    return parts[1] if len(parts) >= 2 and parts[0] == "uv" else None
+
+
+def wheel_tag():
+    """The part of uv's wheel name that fits this machine, or None (then pip installs)."""
+    machine = platform.machine().lower()
+    if sys.platform == "darwin":
+        return "macosx_11_0_arm64" if machine == "arm64" else "macosx_10_12_x86_64"
+    if sys.platform == "win32":
+        return "win_arm64" if machine == "arm64" else "win_amd64" if machine in ("amd64", "x86_64") else None
+    if sys.platform.startswith("linux"):
+        musl = "musl" in (platform.libc_ver()[0] or "musl")
+        if machine in ("x86_64", "amd64"):
+            return "musllinux_1_1_x86_64" if musl else "manylinux_2_17_x86_64"
+        if machine in ("aarch64", "arm64"):
+            return "musllinux_1_1_aarch64" if musl else "manylinux_2_17_aarch64"
+    return None
+
+
+def uv_wheel(tag):
+    """(file name, URL, SHA-256) of uv's pinned wheel for ``tag``, from tools/uv-wheels.txt."""
+    for line in UV_WHEELS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, sha256, url = line.split()
+            if tag in name:
+                return name, url, sha256
+    return None
+
+
+def download_uv(into, version):
+    """Fetch uv's wheel for this machine with urllib, check its SHA-256, and unpack the binary into ``into``."""
+    tag = wheel_tag()
+    entry = uv_wheel(tag) if tag else None
+    if entry is None:
+        return None
+    name, url, sha256 = entry
+    if f"uv-{version}-" not in name:
+        raise SetupError(f"tools/uv-wheels.txt lists {name}, but requirements.txt pins uv=={version}")
+    with urllib.request.urlopen(url, timeout=60) as response:
+        data = response.read()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise SetupError(f"{name} from {url} does not have the SHA-256 in tools/uv-wheels.txt: not installing it")
+    exe = "uv.exe" if os.name == "nt" else "uv"
+    archive = zipfile.ZipFile(__import__("io").BytesIO(data))
+    member = next(m for m in archive.namelist() if m.endswith(f".data/scripts/{exe}"))
+    target = pathlib.Path(into) / exe
+    target.write_bytes(archive.read(member))
+    target.chmod(0o755)
+    return target
+
+
+def find_uv(scratch):
+    """A uv of the pinned version: on PATH, in the current .venv, or downloaded into ``scratch``; else None."""
+    version = pinned("uv")
+    candidates = [shutil.which("uv"), VENV / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")]
+    for candidate in candidates:
+        if candidate and pathlib.Path(candidate).exists() and uv_version(candidate) == version:
+            return pathlib.Path(candidate)
+    try:
+        path = download_uv(scratch, version)
+    except (urllib.error.URLError, OSError, zipfile.BadZipFile, StopIteration) as err:
+        say(f"could not download uv {version} ({err}); installing with pip instead (slower)")
+        return None
+    return path if path and uv_version(path) == version else None
+
+
+def pip_settings_for_uv():
+    """pip's index settings from the environment, as uv's options (uv does not read pip's variables)."""
+    options = []
+    if not (os.environ.get("UV_INDEX_URL") or os.environ.get("UV_DEFAULT_INDEX")) and os.environ.get("PIP_INDEX_URL"):
+        options += ["--index-url", os.environ["PIP_INDEX_URL"]]
+    if not (os.environ.get("UV_EXTRA_INDEX_URL") or os.environ.get("UV_INDEX")):
+        for url in os.environ.get("PIP_EXTRA_INDEX_URL", "").split():
+            options += ["--extra-index-url", url]
+    if not os.environ.get("UV_FIND_LINKS"):
+        for place in os.environ.get("PIP_FIND_LINKS", "").split():
+            options += ["--find-links", place]
+    return options
+
+
+# ----------------------------------------------------------------------------- 5. build beside, check, swap
+
+
+def run(command, log):
+    log.write(f"$ {' '.join(map(str, command))}\n")
+    log.flush()
+    start = time.monotonic()
+    result = subprocess.run([str(c) for c in command], stdout=log, stderr=subprocess.STDOUT)
+    log.write(f"# {time.monotonic() - start:.1f} s, exit code {result.returncode}\n")
+    if result.returncode:
+        raise subprocess.CalledProcessError(result.returncode, command)
+
+
+def install_commands(uv, torch):
+    python = venv_python(PARTIAL)
+    if uv is not None:
+        extra = ["--torch-backend", "cpu"] if torch == "cpu" else []
+        return [
+            [uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, PARTIAL],
+            [uv, "pip", "install", "--quiet", "--python", python, "-r", REQUIREMENTS, *pip_settings_for_uv(), *extra],
+        ]
+    extra = ["--extra-index-url", TORCH_CPU_INDEX] if torch == "cpu" else []
+    return [
+        [sys.executable, "-m", "venv", PARTIAL],
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS, *extra],
+    ]
+
+
+def relocate_scripts(venv, old, new):
+    """pip writes absolute paths into scripts (#!.../.venv.partial/bin/python): point them at the final place."""
+    bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
+    old_bytes, new_bytes = str(old).encode(), str(new).encode()
+    for path in bin_dir.iterdir():
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            if old_bytes in data and b"\0" not in data[:1024]:  # text scripts only
+                path.write_bytes(data.replace(old_bytes, new_bytes))
+
+
+def remove_ours(path):
+    """Delete a staging or old environment this script made (never anything else)."""
+    if path.exists():
+        shutil.rmtree(path)
+
+
+def lab_settings(venv):
+    """JupyterLab reads overrides.json from the environment's application settings: the course's defaults."""
+    target = venv / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    wanted = LAB_OVERRIDES.read_bytes()
+    if not target.exists() or target.read_bytes() != wanted:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(wanted)
+
+
+def build(torch):
+    """Build .venv.partial, check it, and swap it in for .venv."""
+    check_ours(VENV)
+    remove_ours(PARTIAL)  # left over from an interrupted set-up
+    remove_ours(OLD)
+    check_network()
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="course-setup-") as scratch:
+        found = time.monotonic()
+        uv = find_uv(scratch)
+        found = time.monotonic() - found
+        tool = f"uv {pinned('uv')}" if uv else "pip"
+        say(f"building .venv with {tool} for Python {platform.python_version()} ({sys.executable}), "
+            f"torch build: {torch}; this takes about 10-30 s with uv, a few minutes with pip")
+        log_path = ROOT / ".venv.partial.log"
+        try:
+            with open(log_path, "w", encoding="utf-8") as log:
+                log.write(f"# uv: {uv} (found or fetched in {found:.1f} s)\n")
+                for command in install_commands(uv, torch):
+                    run(command, log)
+                if uv is None:
+                    relocate_scripts(PARTIAL, PARTIAL, VENV)
+                run([venv_python(PARTIAL), "-c", IMPORT_CHECK], log)
+            lab_settings(PARTIAL)
+            (PARTIAL / STAMP_NAME).write_text(json.dumps(wanted_stamp(torch), indent=1), encoding="utf-8")
+        except (subprocess.CalledProcessError, OSError) as err:
+            remove_ours(PARTIAL)
+            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:] if log_path.exists() else []
+            print("\n".join(tail), file=sys.stderr)
+            kept = "your .venv is unchanged" if VENV.exists() else "no .venv was made"
+            raise SetupError(f"installing the packages failed ({err}); {kept}. The full log: {log_path}") from None
+    log_path.replace(PARTIAL / "setup.log")  # kept inside the new .venv: how it was built, and how long it took
+    swap()
+    say(f".venv is ready ({time.monotonic() - start:.0f} s)")
+
+
+def swap():
+    if VENV.exists():
+        try:
+            VENV.rename(OLD)
+        except OSError as err:
+            remove_ours(PARTIAL)
+            raise SetupError(f"cannot replace .venv ({err}): is JupyterLab still running from it? Stop it and run "
+                             f"again; your .venv is unchanged") from None
+    PARTIAL.rename(VENV)
+    remove_ours(OLD)
+
+
+def setup(torch=None):
+    check_python()
+    fresh, torch = up_to_date(torch)
+    if not fresh:
+        build(torch)
+    lab_settings(VENV)
+
+
+# ----------------------------------------------------------------------------- lab and test
+
+
+def running_server(root):
+    """URL (with token) of a JupyterLab already serving ``root``, or None."""
+    code = ("import json; from jupyter_server.serverapp import list_running_servers; "
+            "print(json.dumps(list(list_running_servers())))")
+    out = subprocess.run([str(venv_python(VENV)), "-c", code], capture_output=True, text=True).stdout
+    for server in json.loads(out or "[]"):
+        if pathlib.Path(server.get("root_dir", "")).resolve() == pathlib.Path(root).resolve():
+            return f"{server['url'].rstrip('/')}/lab/tree/notebooks?token={server.get('token', '')}"
+    return None
+
+
+def lab_command(root, args):
+    root_flag = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # CI and containers only
+    return [str(venv_python(VENV)), "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={root}",
+            "--LabApp.default_url=/lab/tree/notebooks", *root_flag, *args]
+
+
+def lab(root, args, torch=None):
+    setup(torch)
+    url = running_server(root)
+    if url:
+        say(f"JupyterLab is already running for this course: {url}")
+        say("open that address, or stop that server first (Ctrl-C in its terminal, then y) to start a new one")
+        if "--no-browser" not in args:
+            import webbrowser
+
+            webbrowser.open(url)
+        return 0
+    command = lab_command(root, args)
+    if os.name == "nt":
+        return subprocess.call(command)
+    os.execv(command[0], command)  # JupyterLab takes over this process: Ctrl-C goes straight to it
+
+
+def test(args, torch=None):
+    setup(torch)
+    for command in TEST_COMMANDS:
+        code = subprocess.call([str(venv_python(VENV)), *command, *(args if "pytest" in command else [])], cwd=ROOT)
+        if code:
+            return code
+    return 0
+
+
+def parse(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="tools/course.py", description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    parser.add_argument("command", choices=["setup", "lab", "test"])
+    parser.add_argument("--torch", choices=["cpu", "default"], default=None,
+                        help="cpu: PyTorch's CPU-only build (from download.pytorch.org); default: PyPI's "
+                             "(the CUDA build on Linux). Remembered for later set-ups.")
+    parser.add_argument("--root", default=str(ROOT), help="lab: the directory JupyterLab serves")
+    return parser.parse_known_args(argv)  # the rest goes to JupyterLab (lab) or pytest (test)
+
+
+def main(argv=None):
+    options, rest = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        if options.command == "setup":
+            if rest:
+                raise SetupError(f"setup takes no arguments: {' '.join(rest)}")
+            setup(options.torch)
+            return 0
+        if options.command == "lab":
+            return lab(pathlib.Path(options.root).resolve(), rest, options.torch)
+        return test(rest, options.torch)
+    except SetupError as err:
+        print(f"course: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        remove_ours(PARTIAL)
+        print("course: interrupted; your .venv is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
