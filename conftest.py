@@ -6,9 +6,20 @@ even the two workers out:
 2. the notebooks, last first (08 and 09 take about 6 s, 01 to 05 two or three);
 3. every other test file (under 4 s each), in name order.
 Inside a file nothing moves: nbval runs a notebook's cells in order.
+
+It also sets the environment of every test process and of the kernels nbval starts (they inherit it), here and not
+in notebooks/ where students would see a test file:
+- no progress bars: their timings would differ on every run;
+- one thread per process: the suite runs one test file per core, and several multi-threaded kernels on the same
+  cores spend their time waiting for each other (a 2 s cell took 25 s).
 """
 
+import os
 import pathlib
+
+os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 
 def suite_order(path):

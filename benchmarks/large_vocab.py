@@ -72,6 +72,8 @@ def run_one(method, n, d, v, dtype_name, repeats, result_file, mode, torch_chunk
     hidden.grad = weight.grad = None
     if mode == "memory":
         loss, peak_mb = peak_rss_growth_mb(step)
+        if peak_mb is None:
+            sys.exit("this system reports no peak memory (no /proc, no resource module): measure memory on Linux or macOS")
         torch.save({"loss": loss.detach(), "grad_hidden": hidden.grad, "grad_weight": weight.grad}, result_file)
         return {"peak_mb": round(peak_mb, 1)}
     seconds = []

@@ -2,11 +2,7 @@
 
 import os
 
-for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # tests run one per core (pytest -n auto): no threads fighting over the cores
-os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"  # kernels that tests start show no progress bars
-
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", deadline=None, max_examples=100)
 settings.register_profile("ci", deadline=None, max_examples=100, derandomize=True, print_blob=True,

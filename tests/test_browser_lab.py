@@ -10,6 +10,7 @@ and autosave never touch the repository):
 
 import json
 import shutil
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -30,9 +31,13 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def lab_server(tmp_path_factory):
+def workspace(tmp_path_factory):
+    return tmp_path_factory.mktemp("lab")
+
+
+@pytest.fixture(scope="module")
+def lab_server(workspace):
     # `make lab` itself, serving a copy of the course, so that running cells (and autosave) never touch the repository
-    workspace = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", workspace / "notebooks", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     shutil.copytree(ROOT / "images", workspace / "images")
     with running_lab(root=workspace, timeout=240) as server:
@@ -74,6 +79,23 @@ def test_serves_the_notebooks_and_their_images(lab_server):
     assert status == 200 and png.startswith(b"\x89PNG")
     status, page = get(f"{base}/lab/tree/notebooks/01_softmax.ipynb", token)
     assert status == 200 and b"JupyterLab" in page
+
+
+def test_a_second_make_lab_shows_the_running_one(lab_server, workspace):
+    """Instead of a second server on the next port with a new token, the address of the one already running."""
+    base, token = lab_server
+    result = subprocess.run(["make", "--no-print-directory", "lab", f"LAB_ROOT={workspace}", "LAB_ARGS=--no-browser"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "already running" in result.stdout and f"{base}/lab/tree/notebooks?token={token}" in result.stdout, result.stdout
+
+
+def test_the_course_turns_off_jupyterlab_news(lab_server):
+    """tools/jupyterlab/overrides.json (copied into .venv by the set-up): no "get notified about news?" pop-up."""
+    base, token = lab_server
+    _, body = get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification", token)
+    defaults = json.loads(body)["schema"]["properties"]  # overrides.json changes the defaults; a user may still opt in
+    assert defaults["fetchNews"]["default"] == "false" and defaults["checkForUpdates"]["default"] is False
 
 
 def test_a_notebook_kernel_imports_the_helper_package(lab_server):
@@ -118,19 +140,46 @@ def menu_command(page, menu, item):
     page.click(f'.lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel:text-is("{item}")', timeout=60_000)
 
 
+def see_a_folded_solution(page, cell, source):
+    """A solution cell as a student first sees it: only its first line (`# Solution: ...`), no output; one click on
+    that line opens the code."""
+    for _ in range(100):  # JupyterLab attaches only the cells near the view: scroll down until this one is there
+        if cell.count():
+            break
+        page.mouse.wheel(0, 600)
+        page.wait_for_timeout(50)
+    cell.evaluate("element => element.scrollIntoView({block: 'center'})")
+    placeholder = cell.locator(".jp-InputPlaceholder")
+    placeholder.wait_for(state="visible", timeout=30_000)
+    page.screenshot(path=str(SCREENSHOTS / "jupyterlab_01_solution_folded.png"))
+    first_line, answer = source.splitlines()[0], source.splitlines()[1]
+    assert first_line.startswith("# Solution"), "a folded cell shows its first line: it must not give the answer away"
+    assert answer not in cell.inner_text(), "a solution's code shows before the student opens it"
+    assert "Correct!" not in cell.inner_text(), "a solution's output (its checker's verdict) shows before it is opened"
+    placeholder.click()
+    cell.locator(".jp-InputArea-editor").wait_for(state="visible", timeout=10_000)
+    assert answer in cell.locator(".jp-InputArea-editor").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "jupyterlab_01_solution_opened.png"))
+
+
 def test_jupyterlab_runs_the_first_notebook(lab_server, browser):
     base, token = lab_server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{base}/lab/tree/notebooks/01_softmax.ipynb?token={token}&reset", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=180_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.read(ROOT / "notebooks" / "01_softmax.ipynb", as_version=4)
+    solutions = [i for i, c in enumerate(nb.cells) if "solution" in c.metadata.get("tags", [])]
+    page.mouse.move(800, 500)  # over the notebook, for the scroll wheel
+    solution = page.locator(f".jp-Notebook .jp-Cell[data-windowed-list-index='{solutions[0]}']")
+    see_a_folded_solution(page, solution, nb.cells[solutions[0]].source)
     page.click(".jp-Notebook .jp-Cell >> nth=0")  # make the notebook the current widget: its menu commands enable
     page.keyboard.press("Escape")
     menu_command(page, "Edit", "Clear Outputs of All Cells")  # start from no outputs at all
     page.wait_for_function("document.querySelectorAll('.jp-OutputArea-output').length === 0", timeout=60_000)
     menu_command(page, "Run", "Run All Cells")
-    n_code = sum(c.cell_type == "code" for c in nbformat.read(ROOT / "notebooks" / "01_softmax.ipynb", as_version=4).cells)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    n_code = sum(c.cell_type == "code" for c in nb.cells) - (len(solutions) - 1)  # folded cells show no prompt; one is open
     try:
         page.wait_for_function(f"[...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].filter(p => /\\[\\d+\\]/.test(p.textContent)).length === {n_code} "
                                "&& document.body.textContent.includes('np.log(p) + c works for every constant c.')", timeout=180_000)
@@ -190,3 +239,4 @@ def test_jupyterlab_runs_the_first_notebook(lab_server, browser):
     page.wait_for_function(f"document.querySelector('.softmax-ce-explorer .softmax-ce-readout').textContent.includes('[{expected}]')",
                            timeout=60_000)
     image.wait_for(state="visible", timeout=10_000)
+

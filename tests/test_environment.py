@@ -5,10 +5,12 @@ import importlib.util
 import pathlib
 import re
 
+from packaging.markers import Marker
 from packaging.version import Version
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][A-Za-z0-9.!+-]*)$")
+# name==version, optionally for some platforms only: `colorama==0.4.6 ; sys_platform == "win32"`
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][A-Za-z0-9.!+-]*)(?:\s*;\s*(.+))?$")
 
 
 def requirement_lines():
@@ -18,7 +20,7 @@ def requirement_lines():
 
 def test_every_requirement_is_an_exact_pin():
     loose = [line for line in requirement_lines() if not PIN.match(line)]
-    assert not loose, f"requirements.txt must pin name==version exactly: {loose}"
+    assert not loose, f"requirements.txt must pin name==version exactly (a ' ; marker' may follow): {loose}"
     names = [PIN.match(line).group(1).lower().replace("_", "-") for line in requirement_lines()]
     assert len(names) == len(set(names)), "a package is pinned twice"
 
@@ -26,7 +28,9 @@ def test_every_requirement_is_an_exact_pin():
 def test_the_environment_has_exactly_the_pinned_versions():
     wrong = {}
     for match in filter(None, map(PIN.match, requirement_lines())):  # a loose line fails the test above
-        name, pinned = match.groups()
+        name, pinned, marker = match.groups()
+        if marker and not Marker(marker).evaluate():
+            continue  # another platform's pin
         try:
             installed = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

@@ -89,8 +89,14 @@ def test_structure_title_goals_exercises_solutions(path):
         solution = cells[i + 1]
         assert "solution" in solution["metadata"].get("tags", []), f"cell {i + 1} should be the tagged solution"
         assert "assert check_" in "".join(solution["source"])
+        assert solution["metadata"].get("jupyter") == {"source_hidden": True, "outputs_hidden": True}, (
+            f"cell {i + 1}: a solution is folded until the student opens it (python tools/outputs.py --normalise-only)")
+        assert "".join(solution["source"]).startswith("# Solution: "), (
+            f"cell {i + 1}: JupyterLab shows a folded cell's first line: start solutions with a '# Solution: ' comment")
         assert output_text(cells[i]).splitlines()[-1].startswith("Not yet: "), "an unsolved exercise must say what is missing"
         assert output_text(solution).splitlines()[-1].startswith("Correct! ")
+    assert not any("jupyter" in c["metadata"] for k, c in enumerate(cells) if k - 1 not in exercises), "only solutions are folded"
+    assert any("Each solution is folded away" in s for s in sources), "say under '## Exercises' that solutions are folded"
     assert any("$$" in s for s in sources), "formulas in LaTeX"
 
 

@@ -52,13 +52,25 @@ def is_exercise(cell):
     return cell.cell_type == "code" and "passed = check_" in cell.source
 
 
+# The notebooks fold each solution in JupyterLab and say so under "## Exercises"; the handouts do not fold them
+# (students get no solutions, instructors see them marked), so that paragraph is left out of both.
+FOLDED_NOTE = "Each solution is folded away"
+
+
+def without_folded_note(source):
+    return "\n\n".join(p for p in source.split("\n\n") if not p.strip().startswith(FOLDED_NOTE))
+
+
 def student_copy(nb):
     """The notebook without solution cells, with the exercises' stored outputs cleared."""
     nb = copy.deepcopy(nb)
     nb.cells = [c for c in nb.cells if not is_solution(c)]
     for cell in nb.cells:
+        cell.metadata.pop("jupyter", None)
         if is_exercise(cell):
             cell.outputs, cell.execution_count = [], None
+        if cell.cell_type == "markdown":
+            cell.source = without_folded_note(cell.source)
     return nb
 
 
@@ -68,7 +80,7 @@ def with_local_images(nb):
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = cell.source.replace("](../images/", "](images/")
+            cell.source = without_folded_note(cell.source.replace("](../images/", "](images/"))
     return nb
 
 

@@ -8,7 +8,9 @@ Atomic per notebook: it is executed in memory and written only when every cell s
 cell the file is left byte-for-byte unchanged, the cell and the error are printed, and the exit code is 1.
 Normalising means: kernelspec python3, language_info without the patch version, no widget state, no
 timing stamps, no live-widget outputs (they point at state that is not stored), split stream chunks
-joined. Cell ids are kept, so a re-run changes only what the code printed.
+joined, no view state JupyterLab leaves on cells (`scrolled`, `collapsed`, empty `tags`); solution cells (tagged
+`solution`) folded, source and output (`jupyter.source_hidden` / `outputs_hidden`), and no other cell folded.
+Cell ids are kept, so a re-run changes only what the code printed.
 """
 
 import argparse
@@ -22,6 +24,7 @@ import nbformat
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+FOLDED = {"source_hidden": True, "outputs_hidden": True}  # JupyterLab shows a bar; one click opens the cell
 
 
 def normalise(nb):
@@ -30,7 +33,14 @@ def normalise(nb):
     nb.metadata["language_info"] = {"name": "python", "version": version, "pygments_lexer": "ipython3"}
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
-        cell.metadata.pop("execution", None)
+        for key in ("execution", "scrolled", "collapsed"):
+            cell.metadata.pop(key, None)
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
+        if "solution" in cell.metadata.get("tags", []):
+            cell.metadata["jupyter"] = dict(FOLDED)  # out of a student's sight until they open it
+        else:
+            cell.metadata.pop("jupyter", None)
         if cell.cell_type == "code":
             cell.outputs = merge_streams([o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})])
     return nb
@@ -58,7 +68,7 @@ def write_atomically(path, text):
     os.replace(tmp.name, path)
 
 
-# Kernels inherit these: the same conditions as under nbval (notebooks/conftest.py), so the stored outputs are
+# Kernels inherit these: the same conditions as under nbval (the root conftest.py), so the stored outputs are
 # computed exactly as the tests will recompute them: no progress bars, one thread.
 os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

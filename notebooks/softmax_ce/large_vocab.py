@@ -8,7 +8,6 @@
 - ``peak_rss_growth_mb``: how much a call raises the process's peak resident memory (Linux).
 """
 
-import resource
 import sys
 
 import numpy as np
@@ -232,19 +231,24 @@ def peak_rss_growth_mb(fn, *args, **kwargs):
 
     On Linux the peak (VmHWM) is reset first, so every call is measured on its own; the first call also sets
     glibc's mmap threshold to 64 KiB for the rest of the process (see ``_return_freed_memory_at_once``).
-    Elsewhere the process-wide maximum (ru_maxrss) is used, which is only right for the first large call.
+    On macOS the process-wide maximum (ru_maxrss) is used, which is only right for the first large call.
+    Where neither exists (Windows: no /proc, no ``resource`` module) the MB are None: not measured.
     """
     _return_freed_memory_at_once()
     try:
         with open("/proc/self/clear_refs", "w") as refs:
             refs.write("5")  # reset VmHWM to the current RSS
         before = _vm_kib("VmRSS")
-        linux = True
     except OSError:
-        unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
-        linux = False
-    result = fn(*args, **kwargs)
-    if linux:
+        before = None
+    if before is not None:
+        result = fn(*args, **kwargs)
         return result, (_vm_kib("VmHWM") - before) / 1024
+    try:
+        import resource  # Unix only: imported here so that the package imports on Windows
+    except ImportError:
+        return fn(*args, **kwargs), None
+    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+    result = fn(*args, **kwargs)
     return result, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit - before) / 2**20

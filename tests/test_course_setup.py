@@ -1,0 +1,147 @@
+"""tools/course.py, behind `make setup` / `make lab` / `make test`: it checks before it touches, and never loses .venv.
+
+Each case runs the real script in a scratch copy of the course (the script, requirements.txt, the uv wheel table)
+whose .venv is a stand-in with a file in it, and checks what it printed and that the stand-in is still there.
+The real build (uv, both interpreters) runs in CI (.ci/run) and in benchmarks/setup_time.py.
+"""
+
+import hashlib
+import io
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import course  # noqa: E402
+
+
+@pytest.fixture
+def copy(tmp_path):
+    """A scratch course with a working-looking .venv (a stamp for another requirements.txt, and a file to lose)."""
+    (tmp_path / "tools" / "jupyterlab").mkdir(parents=True)
+    for name in ("tools/course.py", "tools/uv-wheels.txt", "tools/jupyterlab/overrides.json", "requirements.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("#!/bin/sh\n", encoding="utf-8")
+    (venv / course.STAMP_NAME).write_text(json.dumps({"requirements_sha256": "0" * 64, "torch": "default"}), encoding="utf-8")
+    (venv / "my-work.txt").write_text("the learner's venv", encoding="utf-8")
+    return tmp_path
+
+
+def run(copy, *args, python_version=None, env=None):
+    """Run the copy's course.py; ``python_version`` pretends to be another interpreter."""
+    pretend = f"sys.version_info = {python_version!r}; " if python_version else ""
+    code = f"import runpy, sys; {pretend}sys.argv = ['course.py', *{list(args)!r}]; runpy.run_path('tools/course.py', run_name='__main__')"
+    from uv import find_uv_bin
+
+    path = os.pathsep.join([os.path.dirname(find_uv_bin()), os.environ.get("PATH", "")])  # the pinned uv, no download
+    result = subprocess.run([sys.executable, "-c", code], cwd=copy, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PATH": path, **(env or {})})
+    return result.returncode, result.stdout + result.stderr
+
+
+def untouched(copy):
+    return ((copy / ".venv" / "my-work.txt").read_text(encoding="utf-8") == "the learner's venv"
+            and not (copy / ".venv.partial").exists() and not (copy / ".venv.old").exists())
+
+
+@pytest.mark.parametrize("version", [(3, 9, 18, "final", 0), (3, 10, 12, "final", 0), (3, 15, 0, "final", 0)])
+def test_an_unsupported_python_gets_one_line_and_nothing_is_touched(copy, version):
+    code, out = run(copy, "setup", python_version=version)
+    shown = ".".join(map(str, version[:3]))
+    assert code == 2 and out.count("\n") == 1, out
+    assert f"CPython {shown}" in out and "3.11.0 to 3.14" in out and "PYTHON=" in out
+    assert untouched(copy)
+
+
+def test_the_supported_range_is_3_11_0_to_3_14():
+    for version in [(3, 11, 0), (3, 11, 2), (3, 12, 7), (3, 13, 1), (3, 14, 0), (3, 14, 9)]:
+        course.check_python(version, "CPython", "python3")
+    for version, implementation in [((3, 10, 14), "CPython"), ((3, 15, 0), "CPython"), ((3, 11, 9), "PyPy")]:
+        with pytest.raises(course.SetupError, match="needs CPython 3.11.0 to 3.14"):
+            course.check_python(version, implementation, "python3")
+
+
+def test_no_network_gets_one_line_and_nothing_is_touched(copy):
+    code, out = run(copy, "setup", env={"PIP_INDEX_URL": "http://127.0.0.1:9/simple/", "UV_INDEX_URL": ""})
+    assert code == 2 and out.count("\n") == 1, out
+    assert "cannot reach http://127.0.0.1:9/simple/" in out and "connect to the internet" in out
+    assert untouched(copy)
+
+
+def test_a_failed_install_keeps_the_venv_you_had(copy):
+    with open(copy / "requirements.txt", "a", encoding="utf-8") as f:
+        f.write("no-such-package-for-the-course==1.0\n")
+    code, out = run(copy, "setup")
+    assert code == 2, out
+    assert "installing the packages failed" in out and "your .venv is unchanged" in out
+    assert "no-such-package-for-the-course" in out, "the log's tail should show what failed"
+    assert untouched(copy)
+    assert (copy / ".venv.partial.log").exists(), "the full log stays for the learner to read"
+
+
+def test_a_venv_the_course_did_not_make_is_not_replaced(copy):
+    (copy / ".venv" / course.STAMP_NAME).unlink()
+    code, out = run(copy, "setup")
+    assert code == 2 and "was not made by the course's set-up" in out
+    assert untouched(copy)
+
+
+def test_an_up_to_date_venv_needs_no_network(copy):
+    stamp = {"requirements_sha256": hashlib.sha256((copy / "requirements.txt").read_bytes()).hexdigest(), "torch": "cpu"}
+    (copy / ".venv" / course.STAMP_NAME).write_text(json.dumps(stamp), encoding="utf-8")
+    code, out = run(copy, "setup", env={"PIP_INDEX_URL": "http://127.0.0.1:9/simple/"})
+    assert code == 0 and out == "", out
+    assert untouched(copy)
+    assert (copy / ".venv/share/jupyter/lab/settings/overrides.json").read_bytes() == (ROOT / "tools/jupyterlab/overrides.json").read_bytes()
+
+
+def test_the_torch_build_is_remembered():
+    assert course.install_commands(pathlib.Path("uv"), "cpu")[1][-2:] == ["--torch-backend", "cpu"]
+    assert "--torch-backend" not in course.install_commands(pathlib.Path("uv"), "default")[1]
+    assert course.install_commands(None, "cpu")[1][-2:] == ["--extra-index-url", course.TORCH_CPU_INDEX]
+
+
+def test_pip_settings_reach_uv(monkeypatch):
+    for name in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_FIND_LINKS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PIP_INDEX_URL", "https://mirror.example/simple")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://a.example/simple https://b.example/simple")
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
+    assert course.pip_settings_for_uv() == ["--index-url", "https://mirror.example/simple",
+                                            "--extra-index-url", "https://a.example/simple",
+                                            "--extra-index-url", "https://b.example/simple", "--find-links", "/opt/wheels"]
+    monkeypatch.setenv("UV_FIND_LINKS", "/elsewhere")
+    assert "--find-links" not in course.pip_settings_for_uv()
+
+
+def test_the_uv_wheel_table_matches_the_pin_and_every_platform():
+    version = course.pinned("uv")
+    lines = [line.split() for line in (ROOT / "tools/uv-wheels.txt").read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert all(name.startswith(f"uv-{version}-") and len(sha) == 64 and url.endswith("/" + name) for name, sha, url in lines), (
+        "tools/uv-wheels.txt must list the wheels of the uv that requirements.txt pins (take them from pypi.org/simple/uv/)")
+    for tag in ("manylinux_2_17_x86_64", "manylinux_2_17_aarch64", "musllinux_1_1_x86_64", "macosx_11_0_arm64", "win_amd64"):
+        assert course.uv_wheel(tag), f"no uv wheel for {tag}"
+
+
+def test_a_uv_wheel_with_the_wrong_hash_is_refused(monkeypatch, tmp_path):
+    class Response(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(course.urllib.request, "urlopen", lambda url, timeout: Response(b"not the wheel"))
+    monkeypatch.setattr(course, "wheel_tag", lambda: "manylinux_2_17_x86_64")
+    with pytest.raises(course.SetupError, match="does not have the SHA-256"):
+        course.download_uv(tmp_path, course.pinned("uv"))
+    assert not list(tmp_path.iterdir())
