@@ -11,6 +11,7 @@
 #   make suite-time  where the test suite's time goes: per-notebook nbval times, serial vs parallel, slowest files
 #   make setup-time  how long a fresh clone's set-up takes (several fresh clones, median)
 # Knobs: PYTHON=python3.12 (the interpreter for .venv), TORCH=cpu (PyTorch's CPU-only build; remembered),
+#        INSTALLER=pip (instead of uv: slower, for a network only pip is set up for),
 #        LAB_ARGS=--no-browser (more options for JupyterLab), LAB_ROOT=DIR (serve another copy of the course).
 
 PYTHON ?= python3
@@ -21,7 +22,7 @@ LAB_ROOT ?= .
 # Some machines set PYTHONDONTWRITEBYTECODE; without bytecode caches every test process recompiles the test modules
 # and the plugin modules pytest rewrites (hypothesis, nbval, ...), about a second each. __pycache__ is git-ignored.
 unexport PYTHONDONTWRITEBYTECODE
-COURSE = $(PYTHON) tools/course.py $(if $(TORCH),--torch $(TORCH))
+COURSE = $(PYTHON) tools/course.py $(if $(TORCH),--torch $(TORCH)) $(if $(INSTALLER),--installer $(INSTALLER))
 
 .PHONY: setup lab test outputs images handout bench suite-time setup-time clean
 

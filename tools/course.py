@@ -207,8 +207,10 @@ def download_uv(into, version):
     return target
 
 
-def find_uv(scratch):
+def find_uv(scratch, installer="uv"):
     """A uv of the pinned version: on PATH, in the current .venv, or downloaded into ``scratch``; else None."""
+    if installer == "pip":
+        return None
     version = pinned("uv")
     candidates = [shutil.which("uv"), VENV / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")]
     for candidate in candidates:
@@ -290,7 +292,18 @@ def lab_settings(venv):
         target.write_bytes(wanted)
 
 
-def build(torch):
+def check_ensurepip():
+    """pip's way needs the venv module with ensurepip, which Debian and Ubuntu ship apart (python3-venv)."""
+    try:
+        import ensurepip  # noqa: F401
+        import venv  # noqa: F401
+    except ImportError:
+        short = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        raise SetupError(f"{sys.executable} has no venv/ensurepip, which installing with pip needs: on Debian/Ubuntu "
+                         f"`sudo apt install {short}-venv`, or let the set-up use uv (drop INSTALLER=pip)") from None
+
+
+def build(torch, installer="uv"):
     """Build .venv.partial, check it, and swap it in for .venv."""
     check_ours(VENV)
     remove_ours(PARTIAL)  # left over from an interrupted set-up
@@ -299,8 +312,10 @@ def build(torch):
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="course-setup-") as scratch:
         found = time.monotonic()
-        uv = find_uv(scratch)
+        uv = find_uv(scratch, installer)
         found = time.monotonic() - found
+        if uv is None:
+            check_ensurepip()
         tool = f"uv {pinned('uv')}" if uv else "pip"
         say(f"building .venv with {tool} for Python {platform.python_version()} ({sys.executable}), "
             f"torch build: {torch}; this takes about 10-30 s with uv, a few minutes with pip")
@@ -317,8 +332,10 @@ def build(torch):
             (PARTIAL / STAMP_NAME).write_text(json.dumps(wanted_stamp(torch), indent=1), encoding="utf-8")
         except (subprocess.CalledProcessError, OSError) as err:
             remove_ours(PARTIAL)
-            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:] if log_path.exists() else []
-            print("\n".join(tail), file=sys.stderr)
+            log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+            print("\n".join(log.strip().splitlines()[-15:]), file=sys.stderr)
+            if "ensurepip is not" in log:
+                check_ensurepip()  # Debian's venv without ensurepip: say which package to install
             kept = "your .venv is unchanged" if VENV.exists() else "no .venv was made"
             raise SetupError(f"installing the packages failed ({err}); {kept}. The full log: {log_path}") from None
     log_path.replace(PARTIAL / "setup.log")  # kept inside the new .venv: how it was built, and how long it took
@@ -338,11 +355,11 @@ def swap():
     remove_ours(OLD)
 
 
-def setup(torch=None):
+def setup(torch=None, installer="uv"):
     check_python()
     fresh, torch = up_to_date(torch)
     if not fresh:
-        build(torch)
+        build(torch, installer)
     lab_settings(VENV)
 
 
@@ -366,8 +383,8 @@ def lab_command(root, args):
             "--LabApp.default_url=/lab/tree/notebooks", *root_flag, *args]
 
 
-def lab(root, args, torch=None):
-    setup(torch)
+def lab(root, args, torch=None, installer="uv"):
+    setup(torch, installer)
     url = running_server(root)
     if url:
         say(f"JupyterLab is already running for this course: {url}")
@@ -383,8 +400,8 @@ def lab(root, args, torch=None):
     os.execv(command[0], command)  # JupyterLab takes over this process: Ctrl-C goes straight to it
 
 
-def test(args, torch=None):
-    setup(torch)
+def test(args, torch=None, installer="uv"):
+    setup(torch, installer)
     for command in TEST_COMMANDS:
         code = subprocess.call([str(venv_python(VENV)), *command, *(args if "pytest" in command else [])], cwd=ROOT)
         if code:
@@ -400,6 +417,8 @@ def parse(argv):
     parser.add_argument("--torch", choices=["cpu", "default"], default=None,
                         help="cpu: PyTorch's CPU-only build (from download.pytorch.org); default: PyPI's "
                              "(the CUDA build on Linux). Remembered for later set-ups.")
+    parser.add_argument("--installer", choices=["uv", "pip"], default="uv",
+                        help="uv (default, seconds) or pip (minutes; needs venv/ensurepip)")
     parser.add_argument("--root", default=str(ROOT), help="lab: the directory JupyterLab serves")
     return parser.parse_known_args(argv)  # the rest goes to JupyterLab (lab) or pytest (test)
 
@@ -410,11 +429,11 @@ def main(argv=None):
         if options.command == "setup":
             if rest:
                 raise SetupError(f"setup takes no arguments: {' '.join(rest)}")
-            setup(options.torch)
+            setup(options.torch, options.installer)
             return 0
         if options.command == "lab":
-            return lab(pathlib.Path(options.root).resolve(), rest, options.torch)
-        return test(rest, options.torch)
+            return lab(pathlib.Path(options.root).resolve(), rest, options.torch, options.installer)
+        return test(rest, options.torch, options.installer)
     except SetupError as err:
         print(f"course: {err}", file=sys.stderr)
         return 2
