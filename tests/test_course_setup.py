@@ -90,8 +90,34 @@ def test_a_failed_install_keeps_the_venv_you_had(copy):
 def test_a_venv_the_course_did_not_make_is_not_replaced(copy):
     (copy / ".venv" / course.STAMP_NAME).unlink()
     code, out = run(copy, "setup")
-    assert code == 2 and "was not made by the course's set-up" in out
+    assert code == 2 and "has no requirements.installed" in out
     assert untouched(copy)
+
+
+@pytest.mark.parametrize("name", [".venv.old", ".venv.partial"])
+def test_a_leftover_name_the_course_did_not_make_is_not_deleted(copy, name):
+    (copy / name).mkdir()
+    (copy / name / "notes.txt").write_text("mine", encoding="utf-8")
+    code, out = run(copy, "setup")
+    assert code == 2 and f"{name} is in the way and was not made by the course's set-up" in out, out
+    assert (copy / name / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (copy / ".venv" / "my-work.txt").exists()
+
+
+def test_an_interrupted_swap_is_undone(copy):
+    """Killed between its two renames, a set-up leaves the working env at .venv.old: the next run puts it back."""
+    stamp = {"requirements_sha256": hashlib.sha256((copy / "requirements.txt").read_bytes()).hexdigest(), "torch": "default"}
+    (copy / ".venv" / course.STAMP_NAME).write_text(json.dumps(stamp), encoding="utf-8")
+    (copy / ".venv").rename(copy / ".venv.old")
+    code, out = run(copy, "setup", env={"PIP_INDEX_URL": "http://127.0.0.1:9/simple/"})
+    assert code == 0 and "put it back" in out, out
+    assert untouched(copy)
+
+
+def test_a_password_in_the_index_address_is_not_printed():
+    with pytest.raises(course.SetupError) as err:
+        course.check_network("http://me:secret@127.0.0.1:9/simple/", timeout=5)
+    assert "secret" not in str(err.value) and "127.0.0.1:9/simple/" in str(err.value)
 
 
 def test_an_up_to_date_venv_needs_no_network(copy):
@@ -145,3 +171,30 @@ def test_a_uv_wheel_with_the_wrong_hash_is_refused(monkeypatch, tmp_path):
     with pytest.raises(course.SetupError, match="does not have the SHA-256"):
         course.download_uv(tmp_path, course.pinned("uv"))
     assert not list(tmp_path.iterdir())
+
+
+def test_an_old_python_can_read_the_script_to_say_it_is_too_old():
+    """The interpreter check must run on the Python a learner has, so the file parses as Python 3.6 did."""
+    import ast
+
+    ast.parse((ROOT / "tools" / "course.py").read_text(encoding="utf-8"), feature_version=(3, 6))
+
+
+def test_a_swap_that_fails_half_way_puts_the_old_venv_back(monkeypatch, tmp_path):
+    for name, sub in (("VENV", ".venv"), ("PARTIAL", ".venv.partial"), ("OLD", ".venv.old")):
+        monkeypatch.setattr(course, name, tmp_path / sub)
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "my-work.txt").write_text("the learner's venv", encoding="utf-8")
+    (tmp_path / ".venv.partial").mkdir()
+    (tmp_path / ".venv.partial" / course.PARTIAL_MARK).write_text("", encoding="utf-8")
+    rename = pathlib.Path.rename
+
+    def failing(self, target):
+        if self.name == ".venv.partial":
+            raise PermissionError("locked by another program")
+        return rename(self, target)
+
+    monkeypatch.setattr(pathlib.Path, "rename", failing)
+    with pytest.raises(course.SetupError, match="your .venv is unchanged"):
+        course.swap()
+    assert untouched(tmp_path)

@@ -17,6 +17,7 @@ pip's PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and PIP_FIND_LINKS are passed on to uv,
 """
 
 import hashlib
+import http.client
 import json
 import os
 import pathlib
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 
@@ -113,8 +115,8 @@ def up_to_date(torch):
 def check_ours(path):
     """Refuse to replace a .venv this script did not make (it has no stamp)."""
     if path.exists() and read_stamp(path) is None and any(path.iterdir()):
-        raise SetupError(f"{path} was not made by the course's set-up (it has no {STAMP_NAME}): "
-                         f"move it away or delete it yourself, then run again")
+        raise SetupError(f"{path} has no {STAMP_NAME}, so the course's set-up did not finish making it (or it was made "
+                         f"by hand): move it away or delete it yourself, then run again")
 
 
 # ----------------------------------------------------------------------------- 3. the network
@@ -133,8 +135,10 @@ def check_network(url=None, timeout=15):
         urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
     except urllib.error.HTTPError:
         return  # it answered
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as err:
         reason = getattr(err, "reason", err)
+        parts = urllib.parse.urlsplit(url)
+        url = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()  # never print a password
         hint = ""
         if "CERTIFICATE_VERIFY_FAILED" in str(reason):
             hint = " (on macOS with python.org's Python, run 'Install Certificates.command' in its folder once)"
@@ -221,7 +225,7 @@ def find_uv(scratch, installer="uv"):
             return pathlib.Path(candidate)
     try:
         path = download_uv(scratch, version)
-    except (urllib.error.URLError, OSError, zipfile.BadZipFile, StopIteration) as err:
+    except (urllib.error.URLError, OSError, zipfile.BadZipFile, StopIteration, http.client.HTTPException) as err:
         say(f"could not download uv {version} ({err}); installing with pip instead (slower)")
         return None
     return path if path and uv_version(path) == version else None
@@ -293,10 +297,33 @@ def relocate_scripts(venv, old, new):
                 path.write_bytes(data.replace(old_bytes, new_bytes))
 
 
+PARTIAL_MARK = "made-by-course-setup"  # written into .venv.partial at once: the proof it is ours to delete
+
+
+def is_ours(path):
+    """Whether ``path`` is a directory this script made: a staged env (its mark, or a venv under our odd name) or
+    a .venv.old with our stamp."""
+    if not path.is_dir():
+        return False
+    return (path / PARTIAL_MARK).exists() or (path == PARTIAL and (path / "pyvenv.cfg").exists()) \
+        or read_stamp(path) is not None
+
+
 def remove_ours(path):
-    """Delete a staging or old environment this script made (never anything else)."""
-    if path.exists():
-        shutil.rmtree(path)
+    """Delete a staging or old environment this script made; refuse anything else."""
+    if not os.path.lexists(path):
+        return
+    if not is_ours(path):
+        raise SetupError(f"{path} is in the way and was not made by the course's set-up: move it away (or delete it "
+                         f"yourself), then run again")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def recover():
+    """An interrupted swap can leave the working environment at .venv.old: put it back before anything else."""
+    if is_ours(OLD) and read_stamp(OLD) is not None and not VENV.exists():
+        OLD.rename(VENV)
+        say("found the previous .venv at .venv.old (an interrupted set-up) and put it back")
 
 
 def lab_settings(venv):
@@ -308,23 +335,32 @@ def lab_settings(venv):
         target.write_bytes(wanted)
 
 
+def no_ensurepip():
+    short = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return SetupError(f"{sys.executable} has no venv/ensurepip, which installing with pip needs: on Debian/Ubuntu "
+                      f"`sudo apt install {short}-venv`, or let the set-up use uv (drop INSTALLER=pip)")
+
+
 def check_ensurepip():
     """pip's way needs the venv module with ensurepip, which Debian and Ubuntu ship apart (python3-venv)."""
     try:
         import ensurepip  # noqa: F401
         import venv  # noqa: F401
     except ImportError:
-        short = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-        raise SetupError(f"{sys.executable} has no venv/ensurepip, which installing with pip needs: on Debian/Ubuntu "
-                         f"`sudo apt install {short}-venv`, or let the set-up use uv (drop INSTALLER=pip)") from None
+        raise no_ensurepip() from None
 
 
 def build(torch, installer="uv"):
     """Build .venv.partial, check it, and swap it in for .venv."""
     check_ours(VENV)
+    check_network()
+    if VENV.exists() and venv_python(VENV).exists():
+        url = running_server(ROOT)
+        if url:
+            raise SetupError(f"requirements.txt changed, but JupyterLab is running from this .venv ({url}): stop it "
+                             f"(Ctrl-C in its terminal, then y) and run again; your .venv is unchanged")
     remove_ours(PARTIAL)  # left over from an interrupted set-up
     remove_ours(OLD)
-    check_network()
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="course-setup-") as scratch:
         found = time.monotonic()
@@ -334,24 +370,27 @@ def build(torch, installer="uv"):
             check_ensurepip()
         tool = f"uv {pinned('uv')}" if uv else "pip"
         say(f"building .venv with {tool} for Python {platform.python_version()} ({sys.executable}), "
-            f"torch build: {torch}; this takes about 10-30 s with uv, a few minutes with pip")
+            f"torch build: {torch}; this takes 15-40 s with uv (plus downloading PyTorch), minutes with pip")
         log_path = ROOT / ".venv.partial.log"
         try:
             with open(log_path, "w", encoding="utf-8") as log:
                 log.write(f"# uv: {uv} (found or fetched in {found:.1f} s)\n")
-                for command in install_commands(uv, torch):
+                for i, command in enumerate(install_commands(uv, torch)):
                     run(command, log)
+                    if i == 0:
+                        (PARTIAL / PARTIAL_MARK).write_text("tools/course.py is building this environment\n", encoding="utf-8")
                 if uv is None:
                     relocate_scripts(PARTIAL, PARTIAL, VENV)
                 run_together([[venv_python(PARTIAL), "-c", check] for check in IMPORT_CHECKS], log)
             lab_settings(PARTIAL)
             (PARTIAL / STAMP_NAME).write_text(json.dumps(wanted_stamp(torch), indent=1), encoding="utf-8")
+            (PARTIAL / PARTIAL_MARK).unlink()
         except (subprocess.CalledProcessError, OSError) as err:
             remove_ours(PARTIAL)
             log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
             print("\n".join(log.strip().splitlines()[-15:]), file=sys.stderr)
-            if "ensurepip is not" in log:
-                check_ensurepip()  # Debian's venv without ensurepip: say which package to install
+            if "ensurepip is not" in log:  # Debian's venv without python3-venv: say which package to install
+                raise no_ensurepip() from None
             kept = "your .venv is unchanged" if VENV.exists() else "no .venv was made"
             raise SetupError(f"installing the packages failed ({err}); {kept}. The full log: {log_path}") from None
     log_path.replace(PARTIAL / "setup.log")  # kept inside the new .venv: how it was built, and how long it took
@@ -360,19 +399,34 @@ def build(torch, installer="uv"):
 
 
 def swap():
-    if VENV.exists():
+    """.venv -> .venv.old, .venv.partial -> .venv, delete .venv.old; undone if the second step fails. Ctrl-C waits."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # two renames: never stop between them
+    try:
+        had_one = VENV.exists()
+        if had_one:
+            try:
+                VENV.rename(OLD)
+            except OSError as err:
+                remove_ours(PARTIAL)
+                raise SetupError(f"cannot replace .venv ({err}): is JupyterLab or another program still running from "
+                                 f"it? Stop it and run again; your .venv is unchanged") from None
         try:
-            VENV.rename(OLD)
+            PARTIAL.rename(VENV)
         except OSError as err:
+            if had_one:
+                OLD.rename(VENV)
             remove_ours(PARTIAL)
-            raise SetupError(f"cannot replace .venv ({err}): is JupyterLab still running from it? Stop it and run "
-                             f"again; your .venv is unchanged") from None
-    PARTIAL.rename(VENV)
-    remove_ours(OLD)
+            raise SetupError(f"cannot move the new environment into place ({err}); your .venv is unchanged") from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    shutil.rmtree(OLD, ignore_errors=True)
 
 
 def setup(torch=None, installer="uv"):
     check_python()
+    recover()
     fresh, torch = up_to_date(torch)
     if not fresh:
         build(torch, installer)
@@ -383,11 +437,15 @@ def setup(torch=None, installer="uv"):
 
 
 def running_server(root):
-    """URL (with token) of a JupyterLab already serving ``root``, or None."""
+    """URL (with token) of a JupyterLab already serving ``root`` from .venv, or None."""
     code = ("import json; from jupyter_server.serverapp import list_running_servers; "
             "print(json.dumps(list(list_running_servers())))")
-    out = subprocess.run([str(venv_python(VENV)), "-c", code], capture_output=True, text=True).stdout
-    for server in json.loads(out or "[]"):
+    try:
+        out = subprocess.run([str(venv_python(VENV)), "-c", code], capture_output=True, text=True, timeout=60).stdout
+        servers = json.loads(out or "[]")
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None  # no working .venv: then nothing runs from it either
+    for server in servers:
         if pathlib.Path(server.get("root_dir", "")).resolve() == pathlib.Path(root).resolve():
             return f"{server['url'].rstrip('/')}/lab/tree/notebooks?token={server.get('token', '')}"
     return None
@@ -412,14 +470,27 @@ def lab(root, args, torch=None, installer="uv"):
         return 0
     command = lab_command(root, args)
     if os.name == "nt":
-        return subprocess.call(command)
+        return call_ignoring_ctrl_c(command)
     os.execv(command[0], command)  # JupyterLab takes over this process: Ctrl-C goes straight to it
+
+
+def call_ignoring_ctrl_c(command, **kwargs):
+    """Run ``command`` and return its exit code; Ctrl-C is the child's to handle (JupyterLab's prompt, pytest's
+    summary), not a reason for this process to kill it."""
+    import signal
+
+    process = subprocess.Popen(command, **kwargs)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return process.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test(args, torch=None, installer="uv"):
     setup(torch, installer)
     for command in TEST_COMMANDS:
-        code = subprocess.call([str(venv_python(VENV)), *command, *(args if "pytest" in command else [])], cwd=ROOT)
+        code = call_ignoring_ctrl_c([str(venv_python(VENV)), *command, *(args if "pytest" in command else [])], cwd=ROOT)
         if code:
             return code
     return 0
@@ -454,8 +525,10 @@ def main(argv=None):
         print(f"course: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        remove_ours(PARTIAL)
-        print("course: interrupted; your .venv is unchanged", file=sys.stderr)
+        building = PARTIAL.exists()
+        if building:
+            remove_ours(PARTIAL)
+        print("course: interrupted" + ("; your .venv is unchanged" if building else ""), file=sys.stderr)
         return 130
 
 
