@@ -22,7 +22,9 @@ LAB_ROOT ?= .
 # Some machines set PYTHONDONTWRITEBYTECODE; without bytecode caches every test process recompiles the test modules
 # and the plugin modules pytest rewrites (hypothesis, nbval, ...), about a second each. __pycache__ is git-ignored.
 unexport PYTHONDONTWRITEBYTECODE
-COURSE = $(PYTHON) tools/course.py $(if $(TORCH),--torch $(TORCH)) $(if $(INSTALLER),--installer $(INSTALLER))
+# PYTHON given on the command line or in the environment: a .venv built with another interpreter is rebuilt
+COURSE = $(PYTHON) tools/course.py $(if $(TORCH),--torch $(TORCH)) $(if $(INSTALLER),--installer $(INSTALLER)) \
+         $(if $(filter command line environment,$(origin PYTHON)),--this-python)
 
 .PHONY: setup lab test outputs images handout bench suite-time setup-time clean
 
@@ -58,5 +60,8 @@ suite-time: setup
 setup-time: setup
 	$(BIN)/python benchmarks/setup_time.py $(SETUP_TIME_ARGS)
 
+# Deletes only what the set-up and the tests made: a .venv without the set-up's stamp is left alone
 clean:
-	rm -rf $(VENV) .hypothesis
+	@if [ -e $(VENV) ] && [ ! -e $(VENV)/requirements.installed ]; then \
+	  echo "make clean: $(VENV) was not made by the set-up (no requirements.installed): delete it yourself"; exit 2; fi
+	rm -rf $(VENV) .venv.partial.log .hypothesis

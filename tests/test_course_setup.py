@@ -67,6 +67,10 @@ def test_the_supported_range_is_3_11_0_to_3_14():
     for version, implementation in [((3, 10, 14), "CPython"), ((3, 15, 0), "CPython"), ((3, 11, 9), "PyPy")]:
         with pytest.raises(course.SetupError, match="needs CPython 3.11.0 to 3.14"):
             course.check_python(version, implementation, "python3")
+    with pytest.raises(course.SetupError, match="32-bit Python: PyTorch needs a 64-bit one"):
+        course.check_python((3, 12, 1), "CPython", "python.exe", bits=32)
+    with pytest.raises(course.SetupError, match="free-threaded build"):
+        course.check_python((3, 14, 0), "CPython", "python3.14t", free_threaded=True)
 
 
 def test_no_network_gets_one_line_and_nothing_is_touched(copy):
@@ -127,6 +131,18 @@ def test_an_up_to_date_venv_needs_no_network(copy):
     assert code == 0 and out == "", out
     assert untouched(copy)
     assert (copy / ".venv/share/jupyter/lab/settings/overrides.json").read_bytes() == (ROOT / "tools/jupyterlab/overrides.json").read_bytes()
+
+
+def test_another_interpreter_rebuilds_only_when_named(copy):
+    """`make lab PYTHON=python3.13` on a .venv built by another Python rebuilds it; plain `make test` does not."""
+    stamp = {"requirements_sha256": hashlib.sha256((copy / "requirements.txt").read_bytes()).hexdigest(),
+             "torch": "default", "python": "CPython 3.12.7 /somewhere/else/python3.12"}
+    (copy / ".venv" / course.STAMP_NAME).write_text(json.dumps(stamp), encoding="utf-8")
+    offline = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple/"}
+    assert run(copy, "setup", env=offline) == (0, "")
+    code, out = run(copy, "setup", "--this-python", env=offline)
+    assert code == 2 and "cannot reach" in out, "a named interpreter that did not build .venv should rebuild it"
+    assert untouched(copy)
 
 
 def test_the_torch_build_is_remembered():

@@ -66,18 +66,38 @@ def say(message):
 # ----------------------------------------------------------------------------- 1. the interpreter
 
 
-def check_python(version=None, implementation=None, executable=None):
-    """Raise SetupError unless this is a supported CPython."""
+def install_hint():
+    """Where a learner gets another CPython, and how to run the set-up with it, on this OS."""
+    if sys.platform == "win32":
+        return "install one from python.org (64-bit), then run: py -3.12 tools\\course.py lab"
+    if sys.platform == "darwin":
+        return "install one from python.org or with Homebrew (brew install python@3.12), then run: make lab PYTHON=python3.12"
+    return "install one (e.g. sudo apt install python3.12, or from python.org), then run: make lab PYTHON=python3.12"
+
+
+def check_python(version=None, implementation=None, executable=None, bits=None, free_threaded=None):
+    """Raise SetupError unless this is a supported CPython: 3.11.0 to 3.14.x, 64-bit, with the GIL."""
+    import sysconfig
+
     version = tuple(version or sys.version_info[:3])
     implementation = implementation or platform.python_implementation()
     executable = executable or sys.executable
+    bits = bits or (64 if sys.maxsize > 2**32 else 32)
+    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED")) if free_threaded is None else free_threaded
     shown = ".".join(map(str, version))
     first, past = SUPPORTED
     if implementation != "CPython" or not first <= version < past:
-        raise SetupError(
-            f"{implementation} {shown} ({executable}) is not supported: the course needs CPython 3.11.0 to 3.14. "
-            f"Install one (python.org, or e.g. `sudo apt install python3.12`), then run again with it: "
-            f"make lab PYTHON=python3.12")
+        raise SetupError(f"{implementation} {shown} ({executable}) is not supported: the course needs CPython 3.11.0 "
+                         f"to 3.14; {install_hint()}")
+    if bits != 64:
+        raise SetupError(f"{executable} is a 32-bit Python: PyTorch needs a 64-bit one; {install_hint()}")
+    if free_threaded:
+        raise SetupError(f"{executable} is a free-threaded build (python{shown[:4]}t): the course's packages need the "
+                         f"standard build; {install_hint()}")
+
+
+def interpreter():
+    return f"{platform.python_implementation()} {platform.python_version()} {os.path.realpath(sys.executable)}"
 
 
 # ----------------------------------------------------------------------------- 2. is .venv up to date?
@@ -100,15 +120,19 @@ def read_stamp(venv):
 
 
 def wanted_stamp(torch):
-    return {"requirements_sha256": hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest(), "torch": torch}
+    return {"requirements_sha256": hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest(), "torch": torch,
+            "python": interpreter()}
 
 
-def up_to_date(torch):
-    """(True when .venv matches requirements.txt, the torch build to install)."""
-    stamp = read_stamp(VENV)
+def up_to_date(torch, python_given=False):
+    """(True when .venv matches requirements.txt, the torch build to install). The interpreter counts only when the
+    learner named one (PYTHON=...): otherwise `make test` after `make lab PYTHON=python3.12` would rebuild."""
+    stamp = read_stamp(VENV) or {}
     if torch is None:  # not asked: keep the build chosen last time
-        torch = (stamp or {}).get("torch", "default")
-    fresh = stamp == wanted_stamp(torch) and venv_python(VENV).exists()
+        torch = stamp.get("torch", "default")
+    wanted = wanted_stamp(torch)
+    keys = ["requirements_sha256", "torch"] + (["python"] if python_given else [])
+    fresh = all(stamp.get(k) == wanted[k] for k in keys) and venv_python(VENV).exists()
     return fresh, torch
 
 
@@ -424,10 +448,10 @@ def swap():
     shutil.rmtree(OLD, ignore_errors=True)
 
 
-def setup(torch=None, installer="uv"):
+def setup(torch=None, installer="uv", python_given=False):
     check_python()
     recover()
-    fresh, torch = up_to_date(torch)
+    fresh, torch = up_to_date(torch, python_given)
     if not fresh:
         build(torch, installer)
     lab_settings(VENV)
@@ -457,8 +481,8 @@ def lab_command(root, args):
             "--LabApp.default_url=/lab/tree/notebooks", *root_flag, *args]
 
 
-def lab(root, args, torch=None, installer="uv"):
-    setup(torch, installer)
+def lab(root, args, torch=None, installer="uv", python_given=False):
+    setup(torch, installer, python_given)
     url = running_server(root)
     if url:
         say(f"JupyterLab is already running for this course: {url}")
@@ -487,8 +511,8 @@ def call_ignoring_ctrl_c(command, **kwargs):
         signal.signal(signal.SIGINT, previous)
 
 
-def test(args, torch=None, installer="uv"):
-    setup(torch, installer)
+def test(args, torch=None, installer="uv", python_given=False):
+    setup(torch, installer, python_given)
     for command in TEST_COMMANDS:
         code = call_ignoring_ctrl_c([str(venv_python(VENV)), *command, *(args if "pytest" in command else [])], cwd=ROOT)
         if code:
@@ -507,6 +531,8 @@ def parse(argv):
     parser.add_argument("--installer", choices=["uv", "pip"], default="uv",
                         help="uv (default, seconds) or pip (minutes; needs venv/ensurepip)")
     parser.add_argument("--root", default=str(ROOT), help="lab: the directory JupyterLab serves")
+    parser.add_argument("--this-python", action="store_true",
+                        help="rebuild .venv if another interpreter built it (the Makefile passes it for PYTHON=...)")
     return parser.parse_known_args(argv)  # the rest goes to JupyterLab (lab) or pytest (test)
 
 
@@ -516,11 +542,11 @@ def main(argv=None):
         if options.command == "setup":
             if rest:
                 raise SetupError(f"setup takes no arguments: {' '.join(rest)}")
-            setup(options.torch, options.installer)
+            setup(options.torch, options.installer, options.this_python)
             return 0
         if options.command == "lab":
-            return lab(pathlib.Path(options.root).resolve(), rest, options.torch, options.installer)
-        return test(rest, options.torch, options.installer)
+            return lab(pathlib.Path(options.root).resolve(), rest, options.torch, options.installer, options.this_python)
+        return test(rest, options.torch, options.installer, options.this_python)
     except SetupError as err:
         print(f"course: {err}", file=sys.stderr)
         return 2
