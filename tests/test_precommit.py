@@ -35,6 +35,9 @@ def test_hooks_catch_lint_and_tidy_notebook_metadata_without_touching_outputs(tm
     nb["metadata"]["language_info"]["version"] = "3.11.9"  # what a JupyterLab save writes
     nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     nb["cells"][2]["metadata"]["execution"] = {"iopub.status.idle": "2026-11-23T10:00:00.000Z"}
+    solution = next(c for c in nb["cells"] if "solution" in c["metadata"].get("tags", []))
+    del solution["metadata"]["jupyter"]  # a maintainer opened a solution to edit it
+    nb["cells"][3]["metadata"].update(scrolled=True, jupyter={"source_hidden": True})  # and folded another cell
     stored.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     (repo / "tools" / "scratch.py").write_text("import os\n")  # F401: imported but unused
     git(repo, "add", "-A")
