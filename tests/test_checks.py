@@ -50,7 +50,7 @@ WRONG = [
     (checks.check_cross_entropy_onehot, lambda y, p: -np.sum(y * np.log(p)), "summed over the batch"),
     (checks.check_cross_entropy_onehot, lambda y, p: np.mean(-np.sum(y * np.log10(p), axis=1)), "log10"),
     (checks.check_cross_entropy_onehot, lambda y, p: np.mean(-np.log(p.max(axis=1))), "expected"),
-    (checks.check_cross_entropy_onehot, lambda y, p: -np.sum(y * np.log(p), axis=1), "one number"),
+    (checks.check_cross_entropy_onehot, lambda y, p: -np.sum(y * np.log(p), axis=1), "per-sample losses"),
     (checks.check_cross_entropy_from_logits, lambda z, y: -np.log(np.exp(z[y]) / np.exp(z).sum()), "overflows"),
     (checks.check_cross_entropy_from_logits, lambda z, y: z[y] - npF.logsumexp(z, dim=0), "sign"),
     (checks.check_cross_entropy_from_logits, lambda z, y: -np.log(npF.softmax(z, dim=0)[y]), "log space"),
@@ -355,3 +355,93 @@ def test_usual_mistake_gets_its_hint(checker, solution, hint, capsys):
     out = capsys.readouterr().out
     assert out.startswith("Not yet: ")
     assert hint in out, out
+
+
+# ----------------------------------------------------------------------------- answers learners write (issue 15)
+# References come from torch or from a plain loop over the definition, never from the checker's own formula.
+
+
+def onehot_loop(y, p):
+    """The definition, sample by sample: −Σ_c y_c log p_c, averaged over the N rows."""
+    total = 0.0
+    for row_y, row_p in zip(y, p):
+        total += -sum(yc * math.log(pc) for yc, pc in zip(row_y, row_p))
+    return total / len(y)
+
+
+def onehot_torch(y, p):
+    probs = torch.tensor(p, requires_grad=True)  # still requires grad when returned
+    return torch.nn.functional.nll_loss(torch.log(probs), torch.tensor(y).argmax(dim=1))
+
+
+ONEHOT_RIGHT = [onehot_loop, onehot_torch, lambda y, p: torch.tensor(onehot_loop(y, p)).reshape(()),
+                lambda y, p: np.float32(onehot_loop(y.astype(np.float32), p.astype(np.float32)))]
+ONEHOT_WRONG = [
+    (lambda y, p: np.mean(-np.sum(y * np.log(p), axis=0)), "divided by the number of classes"),  # the wrong axis
+    (lambda y, p: -np.sum(y * np.log(p)) / p.shape[1], "divided by the number of classes"),
+    (lambda y, p: -np.mean(y * np.log(p)), "all N × C entries"),
+    (lambda y, p: -np.sum(y * np.log(p), axis=0), "summed over axis=0"),
+    (lambda y, p: np.mean(-np.sum(y * np.log2(p), axis=1)), "log2"),
+    (lambda y, p: np.mean(np.sum(y * np.log(p), axis=1)), "sign is flipped"),
+    (lambda y, p: -np.sum(y * np.log(p)), "summed over the batch"),
+    (lambda y, p: np.mean(-np.sum((1 - y) * np.log(p), axis=1)), "expected"),
+]
+
+
+@pytest.mark.parametrize("answer", ONEHOT_RIGHT, ids=["loop", "torch-requires-grad", "0-d-tensor", "float32"])
+def test_onehot_accepts_right_answers_written_differently(answer, capsys):
+    assert checks.check_cross_entropy_onehot(answer) is True, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, hint", ONEHOT_WRONG, ids=[h for _, h in ONEHOT_WRONG])
+def test_onehot_rejects_what_learners_write_with_the_hint_that_names_it(answer, hint, capsys):
+    assert checks.check_cross_entropy_onehot(answer) is False
+    assert hint in capsys.readouterr().out
+
+
+def test_onehot_batch_is_not_square():
+    """With N = C the wrong axis gives the right number (issue 15): the checker's batch must have N != C."""
+    seen = {}
+
+    def spy(y, p):
+        seen["shape"] = y.shape
+        return onehot_loop(y, p)
+
+    checks.check_cross_entropy_onehot(spy)
+    n, c = seen["shape"]
+    assert n != c
+
+
+def sgd_torch(W, b, X, y, lr, in_place=False):
+    """One step with autograd: what a learner who knows PyTorch writes; the results still require grad."""
+    W_t, b_t = torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)
+    torch.nn.functional.cross_entropy(torch.tensor(X) @ W_t.T + b_t, torch.tensor(y)).backward()
+    if in_place:
+        with torch.no_grad():
+            W_t -= lr * W_t.grad
+            b_t -= lr * b_t.grad
+        return W_t, b_t
+    return W_t - lr * W_t.grad, b_t - lr * b_t.grad
+
+
+@pytest.mark.parametrize("in_place", [False, True], ids=["new-tensors", "in-place-leaves"])
+def test_sgd_accepts_a_pytorch_answer_that_requires_grad(in_place, capsys):
+    assert checks.check_sgd_step(lambda *a: sgd_torch(*a, in_place=in_place)) is True, capsys.readouterr().out
+
+
+ODD_RETURNS = [("0", "string '0'"), ({}, "dict"), ([1.0, "a"], "string 'a'"), ([[1.0], [1.0, 2.0]], "not an array"),
+               (None, "return"), ({1.0}, "set")]
+
+
+@pytest.mark.parametrize("value, words", ODD_RETURNS, ids=[w for _, w in ODD_RETURNS])
+def test_any_return_value_gets_a_message_not_a_crash(value, words, capsys):
+    for checker in (checks.check_softmax_rows, checks.check_cross_entropy_onehot):
+        assert checker(lambda *args: value) is False
+        assert words in capsys.readouterr().out
+
+
+def test_a_number_given_as_a_string_is_not_a_number(capsys):
+    assert checks.check_true_class_probability("0.3679") is False
+    assert "expected a number, got str" in capsys.readouterr().out
+    assert checks.check_true_class_probability(True) is False
+    assert checks.check_true_class_probability(torch.tensor(math.exp(-1.0), requires_grad=True)) is True

@@ -20,6 +20,30 @@ def _verdict(ok, message):
     return ok
 
 
+def _numbers(value):
+    """Any value a learner's function returns, as (float64 array, None) or (None, what it is instead). Never raises.
+
+    Tensors (also ones that require grad, or live on another device) and lists or tuples of them become arrays;
+    strings, dicts, None and the like are named, not converted ("0" is not a number)."""
+    if value is None:
+        return None, "your function returned None: did you forget `return`?"
+    if isinstance(value, (str, bytes)):
+        return None, f"your function returned the string {value!r}, not numbers"
+    if isinstance(value, (dict, set)):
+        return None, f"your function returned a {type(value).__name__}, not numbers (an array, a tensor or a number)"
+    if hasattr(value, "detach"):  # a torch tensor: leave autograd and the GPU behind
+        value = value.detach().cpu().numpy()
+    elif isinstance(value, (list, tuple)):
+        parts = [_numbers(v) for v in value]
+        if any(err for _, err in parts):
+            return None, next(err for _, err in parts if err).replace("your function returned", "your function returned a list with")
+        value = [v for v, _ in parts]
+    try:
+        return np.asarray(value, dtype=np.float64), None
+    except Exception:  # ragged lists, objects, ...: say what it was
+        return None, f"your function returned {type(value).__name__}, not an array of numbers"
+
+
 def _run(fn, *args, as_array=True):
     """(result as a float array, None) or (None, what went wrong). ``as_array=False`` keeps the result as it is."""
     if not callable(fn):
@@ -35,22 +59,19 @@ def _run(fn, *args, as_array=True):
         return None, "your function returned None: did you forget `return`?"
     if not as_array:
         return out, None
-    if hasattr(out, "detach"):
-        out = out.detach().numpy()
-    try:
-        return np.asarray(out, dtype=np.float64), None
-    except (TypeError, ValueError):
-        return None, f"your function returned {type(out).__name__}, not numbers"
+    return _numbers(out)
 
 
 def _number(answer):
     """A learner's numeric answer as (float, None), or (None, what is wrong with it)."""
     if answer is None:
         return None, "replace None with your answer, a number"
-    try:
-        return float(answer), None
-    except (TypeError, ValueError):
-        return None, f"expected a number, got {type(answer).__name__}"
+    if isinstance(answer, bool) or isinstance(answer, (str, bytes)):
+        return None, f"expected a number, got {type(answer).__name__} {answer!r}"
+    value, err = _numbers(answer)
+    if err or value.size != 1:
+        return None, f"expected a number, got {type(answer).__name__}" + (f" of shape {value.shape}" if value is not None else "")
+    return float(value.reshape(-1)[0]), None
 
 
 def _same(a, b, rtol=1e-6, atol=1e-9):
@@ -146,25 +167,42 @@ def check_logits_from_probs(fn):
 
 
 def check_cross_entropy_onehot(fn):
-    """Exercise 02.1: ``fn(y, p)`` is the mean over the batch of −Σ_c y log p, for one-hot y of shape (N, C)."""
-    y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
-    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.6, 0.3, 0.1]])  # the last row's true class is not the likeliest
+    """Exercise 02.1: ``fn(y, p)`` is the mean over the batch of −Σ_c y log p, for one-hot y of shape (N, C).
+
+    N = 4 samples and C = 3 classes differ on purpose: with N = C, summing over the wrong axis or dividing by C
+    would give the right number."""
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.6, 0.3, 0.1], [0.2, 0.5, 0.3]])  # row 2: true class not the likeliest
     out, err = _run(fn, y, p)
     if err:
         return _verdict(False, err)
-    want = float(np.mean(-np.sum(y * np.log(p), axis=1)))
+    n, c = y.shape
+    per_sample = -np.sum(y * np.log(p), axis=1)
+    want = float(np.mean(per_sample))
+    if out.shape == (c,) and np.allclose(out, -np.sum(y * np.log(p), axis=0)):
+        return _verdict(False, "you get one number per class: you summed over axis=0 (the batch). Sum over the "
+                               "classes, axis=1, then average over the samples")
+    if out.shape == (n,) and np.allclose(out, per_sample):
+        return _verdict(False, "these are the per-sample losses: return their mean over the batch")
     if out.shape != ():
         return _verdict(False, f"expected one number (the mean over the batch), got shape {out.shape}")
     got = float(out)
-    if math.isclose(got, -want, rel_tol=1e-6):
-        return _verdict(False, "the sign is flipped: cross-entropy is −Σ y log p, which is >= 0")
-    if math.isclose(got, 3 * want, rel_tol=1e-6):
-        return _verdict(False, "you summed over the batch; average over the N samples instead")
-    if math.isclose(got, want / math.log(10), rel_tol=1e-6):
-        return _verdict(False, "you used log10; cross-entropy uses the natural log (np.log)")
-    if not math.isclose(got, want, rel_tol=1e-6):
-        return _verdict(False, f"expected {want:.4f}, got {got:.4f}")
-    return _verdict(True, f"mean cross-entropy {got:.4f} = (0.3567 + 0.5108 + 1.2040) / 3.")
+    near_misses = [
+        (-want, "the sign is flipped: cross-entropy is −Σ y log p, which is >= 0"),
+        (n * want, "you summed over the batch; average over the N samples instead"),
+        (n * want / c, "you divided by the number of classes C (p.shape[1]); the mean is over the N samples "
+                       "(p.shape[0]): sum over axis=1 first, then average"),
+        (want / c, "you averaged over all N × C entries: sum over the classes, then average over the samples"),
+        (want / math.log(10), "you used log10; cross-entropy uses the natural log (np.log)"),
+        (want / math.log(2), "you used log2 (bits); cross-entropy here uses the natural log (np.log)"),
+    ]
+    if math.isclose(got, want, rel_tol=1e-6):
+        return _verdict(True, f"mean cross-entropy {got:.4f} = (0.3567 + 0.5108 + 1.2040 + 0.6931) / 4.")
+    for value, hint in near_misses:
+        if math.isclose(got, value, rel_tol=1e-6):
+            return _verdict(False, hint)
+    return _verdict(False, f"expected {want:.4f}, got {got:.4f}: per sample the losses are "
+                           f"{np.round(per_sample, 4).tolist()}")
 
 
 def check_cross_entropy_from_logits(fn):
@@ -560,10 +598,9 @@ def check_sgd_step(fn):
         return _verdict(False, err)
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         return _verdict(False, "return the pair (new_W, new_b)")
-    try:
-        new_W, new_b = (np.asarray(v, dtype=np.float64) for v in out)
-    except (TypeError, ValueError):
-        return _verdict(False, "(new_W, new_b) must be arrays of numbers")
+    (new_W, err_W), (new_b, err_b) = (_numbers(v) for v in out)
+    if err_W or err_b:
+        return _verdict(False, "(new_W, new_b) must be arrays of numbers: " + (err_W or err_b).replace("your function returned", "got"))
     want_W, want_b, dZ = _sgd_reference(W, b, X, y, lr)
     if new_W.shape != W.shape or new_b.shape != b.shape:
         return _verdict(False, f"new_W must keep shape {W.shape} and new_b shape {b.shape}; got {new_W.shape} and {new_b.shape}")
