@@ -714,7 +714,9 @@ def check_chunk_rows(fn):
 # ----------------------------------------------------------------------------- 10_trap_gallery
 
 _TRAP_Z = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [0.1, 0.2, 3.9], [1.2, 0.1, 0.3]])
-_TRAP_TARGETS = (np.array([0, 1, 2, 0]), np.array([0, -100, 2, -100]), np.array([-100, -100, -100, -100]))
+# all counted, half ignored, one counted (dividing by max(count, 2) shows), none counted (0/0)
+_TRAP_TARGETS = (np.array([0, 1, 2, 0]), np.array([0, -100, 2, -100]), np.array([-100, 1, -100, -100]),
+                 np.array([-100, -100, -100, -100]))
 
 
 def _close(got, want):

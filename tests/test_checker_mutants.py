@@ -1,0 +1,166 @@
+"""Mechanically wrong answers: every solution cell, mutated one site at a time, must be rejected by its checker.
+
+A mutation is a mistake learners make, done by a machine: another axis or dim, keepdims dropped, log10 or log2 for
+log, sum for mean and back, min or mean for max, a flipped sign or operator, a constant off by one. Each mutant is
+the solution cell with one such change, run after the notebook's import cell; its `assert check_x(...)` line stays,
+so a rejected mutant raises AssertionError (killed). A mutant that passes is a hole in the checker, unless it is an
+equivalent program (it computes the same thing on every input): those are listed in EQUIVALENT with the reason.
+A checker that raises instead of answering fails the test outright (checkers never crash).
+
+`python tests/test_checker_mutants.py` prints the kill rate per exercise.
+"""
+
+import contextlib
+import io
+import pathlib
+import re
+import sys
+import traceback
+import warnings
+
+import nbformat
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+OPERATORS = [  # (name, pattern, replacement)
+    ("axis 1->0", r"axis=1\b", "axis=0"), ("axis -1->0", r"axis=-1\b", "axis=0"), ("axis 0->1", r"axis=0\b", "axis=1"),
+    ("dim 1->0", r"dim=1\b", "dim=0"), ("dim -1->0", r"dim=-1\b", "dim=0"), ("dim 0->-1", r"dim=0\b", "dim=-1"),
+    ("no keepdims", r"keepdims=True", "keepdims=False"), ("no keepdim", r"keepdim=True", "keepdim=False"),
+    ("log10", r"\bnp\.log\(", "np.log10("), ("log2", r"\bnp\.log\(", "np.log2("), ("torch log10", r"\btorch\.log\(", "torch.log10("),
+    ("log1p->log", r"\bnp\.log1p\(", "np.log("),
+    ("mean->sum", r"\.mean\(", ".sum("), ("np mean->sum", r"\bnp\.mean\(", "np.sum("),
+    ("sum->mean", r"\.sum\(", ".mean("), ("np sum->mean", r"\bnp\.sum\(", "np.mean("),
+    ("max->min", r"\.max\(", ".min("), ("np max->min", r"\bnp\.max\(", "np.min("), ("np max->mean", r"\bnp\.max\(", "np.mean("),
+    ("maximum->minimum", r"\bnp\.maximum\(", "np.minimum("), ("abs dropped", r"\bnp\.abs\(", "("),
+    ("minus->plus", r" - ", " + "), ("plus->minus", r" \+ ", " - "), ("times->divide", r" \* ", " / "),
+    ("divide->times", r" / ", " * "), ("power->times", r" \*\* ", " * "),
+    ("sign dropped", r"(?<![\w)\]])-(?=[A-Za-z(])", ""),
+    ("argmax->argmin", r"\.argmax\(", ".argmin("), ("float32->float64", r"float32", "float64"),
+    ("float32->float16", r"float32", "float16"),
+    ("BCEWithLogits->CE", r'"BCEWithLogitsLoss"', '"CrossEntropyLoss"'), ("CE->BCEWithLogits", r'"CrossEntropyLoss"', '"BCEWithLogitsLoss"'),
+    ("BCEWithLogits->BCE", r'"BCEWithLogitsLoss"', '"BCELoss"'),
+    ("int +1", r"(?<![\w.\[])([1-9])(?![\w.])", None), ("float x2", r"(?<![\w.])(\d+\.\d+)(?![\w.])", None),
+]
+
+
+def constant_plus_one(match):
+    return str(int(match.group(1)) + 1)
+
+
+def float_doubled(match):
+    return repr(2 * float(match.group(1)))
+
+
+def mutants(source):
+    """[(description, mutated source)]: one change at one site, never in comments or the checker call."""
+    lines = source.splitlines()
+    found = []
+    for number, line in enumerate(lines):
+        code = line.split("#")[0]
+        if not code.strip() or "check_" in code or code.lstrip().startswith(("def ", "import ", "from ")):
+            continue
+        for name, pattern, replacement in OPERATORS:
+            for match in re.finditer(pattern, code):
+                if replacement is None:
+                    new = constant_plus_one(match) if name == "int +1" else float_doubled(match)
+                else:
+                    new = match.expand(replacement)
+                if new == match.group(0) or (name == "float x2" and float(match.group(1)) == 0.0):
+                    continue  # 2 * 0.0 is 0.0: not a mutant
+                changed = code[:match.start()] + new + code[match.end():] + line[len(code):]
+                found.append((f"line {number + 1} {name}: {line.strip()}", "\n".join(lines[:number] + [changed] + lines[number + 1:])))
+    return found
+
+
+def exercises():
+    """[(id, notebook, solution source, the notebook's import cell)] for every solution cell."""
+    found = []
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        imports = next(c.source for c in nb.cells if c.cell_type == "code")
+        solutions = [c.source for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+        for k, source in enumerate(solutions, 1):
+            found.append((f"{path.name[:2]}.{k}", path, source, imports))
+    return found
+
+
+# Solutions that need more of their notebook than its imports (data made in earlier cells): their mutants would
+# all fail with a NameError, which proves nothing, so they are left to nbval and the hand-written corpus.
+NEEDS_THE_NOTEBOOK = {"08.3": "uses the validation logits the notebook trained", "10.4": "uses the logits Z of trap 14"}
+
+# Mutants that compute the same thing as the solution on every input, with the reason.
+EQUIVALENT = {
+    ("01.2", "line 3 dim -1->0: return npF.softmax(np.asarray(z) / T, dim=-1)"):
+        "the exercise's z is one logit vector (1-D): its only dim, 0, is dim -1",
+    ("04.2", 'line 3 BCEWithLogits->CE: "spam or not spam": "BCEWithLogitsLoss",'):
+        "a right answer, not a mutant: two logits + CrossEntropyLoss is the same model (notebook 04, section 3)",
+    ("06.1", "line 3 dim 0->-1: p = npF.softmax(z, dim=0)"):
+        "z is one logit vector (1-D), as the exercise says: dim 0 and dim -1 are the same axis",
+}
+
+
+def run(source, imports):
+    """'killed', 'survived', 'invalid' (the mutant does not run before the checker) or 'crash: ...'."""
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # mutants divide by zero and overflow: that is what they are for
+        exec(imports, namespace)
+        try:
+            exec(compile(source, "<mutant>", "exec"), namespace)
+        except AssertionError:
+            return "killed"
+        except Exception as err:
+            frames = [f.filename for f in traceback.extract_tb(err.__traceback__)]
+            if any("softmax_ce" in f and "checks" in f for f in frames):
+                return f"crash: {type(err).__name__}: {err}"
+            return "invalid"
+    return "survived"
+
+
+def kill_report():
+    report = {}
+    for exercise, _path, source, imports in exercises():
+        if exercise in NEEDS_THE_NOTEBOOK:
+            continue
+        results = [(description, run(mutant, imports)) for description, mutant in mutants(source)]
+        report[exercise] = results
+    return report
+
+
+@pytest.fixture(scope="module")
+def report():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MPLBACKEND", "Agg")
+        patch.syspath_prepend(str(ROOT / "notebooks"))
+        return kill_report()
+
+
+@pytest.mark.parametrize("exercise", [e for e, *_ in exercises() if e not in NEEDS_THE_NOTEBOOK])
+def test_every_mutant_of_the_solution_is_rejected(report, exercise):
+    results = report[exercise]
+    crashes = [(d, r) for d, r in results if r.startswith("crash")]
+    assert not crashes, f"{exercise}: a checker raised instead of answering: {crashes}"
+    survivors = [d for d, r in results if r == "survived" and (exercise, d) not in EQUIVALENT]
+    assert not survivors, (f"{exercise}: the checker accepts these wrong answers (make it reject them, or list a "
+                           f"truly equivalent one in EQUIVALENT with the reason): {survivors}")
+    assert any(r == "killed" for _, r in results), f"{exercise}: no mutant ran at all"
+
+
+def test_equivalent_mutants_still_exist():
+    """An EQUIVALENT entry whose mutant no longer exists (the solution changed) is stale."""
+    made = {(e, d) for e, _, source, _ in exercises() for d, _ in mutants(source)}
+    assert not (stale := set(EQUIVALENT) - made), f"stale EQUIVALENT entries: {stale}"
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "notebooks"))
+    for exercise, results in kill_report().items():
+        valid = [r for _, r in results if r != "invalid"]
+        killed = sum(r == "killed" for r in valid)
+        print(f"{exercise}: {killed}/{len(valid)} killed ({len(results) - len(valid)} invalid)")
+        for description, result in results:
+            if result not in ("killed", "invalid"):
+                print(f"    {result}: {description}")
