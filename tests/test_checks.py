@@ -43,9 +43,9 @@ WRONG = [
     (checks.check_softmax_rows, lambda x: npF.softmax(x[:1], dim=-1), "shape"),
     (checks.check_softmax_rows, lambda x: npF.softmax(2 * x, dim=-1), "values differ"),
     (checks.check_temperature, lambda z, T: npF.softmax(z * T, dim=-1), "z / T"),
-    (checks.check_temperature, lambda z, T: npF.softmax(z, dim=-1), "expected"),
+    (checks.check_temperature, lambda z, T: npF.softmax(z, dim=-1), "as if T were 1"),
     (checks.check_logits_from_probs, lambda p: p, "probabilities themselves"),
-    (checks.check_logits_from_probs, lambda p: np.log10(p), "not p"),
+    (checks.check_logits_from_probs, lambda p: np.log10(p), "another base"),
     (checks.check_cross_entropy_onehot, lambda y, p: np.mean(np.sum(y * np.log(p), axis=1)), "sign"),
     (checks.check_cross_entropy_onehot, lambda y, p: -np.sum(y * np.log(p)), "summed over the batch"),
     (checks.check_cross_entropy_onehot, lambda y, p: np.mean(-np.sum(y * np.log10(p), axis=1)), "log10"),
@@ -445,3 +445,83 @@ def test_a_number_given_as_a_string_is_not_a_number(capsys):
     assert "expected a number, got str" in capsys.readouterr().out
     assert checks.check_true_class_probability(True) is False
     assert checks.check_true_class_probability(torch.tensor(math.exp(-1.0), requires_grad=True)) is True
+
+
+# Notebooks 01 and 02: what learners write, right and wrong (references: torch, or a loop over the definition)
+
+
+def softmax_loop(x):
+    """The definition row by row, with each row's max subtracted (a plain loop, not the checker's formula)."""
+    out = np.empty_like(np.asarray(x, dtype=np.float64))
+    for i, row in enumerate(np.asarray(x, dtype=np.float64)):
+        exps = [math.exp(v - max(row)) for v in row]
+        out[i] = [e / sum(exps) for e in exps]
+    return out
+
+
+LEARNERS = {
+    checks.check_softmax_rows: {
+        "right": [softmax_loop, lambda x: torch.softmax(torch.tensor(x), dim=1),
+                  lambda x: torch.softmax(torch.tensor(x, requires_grad=True), dim=-1),
+                  lambda x: softmax_loop(x).tolist(), lambda x: softmax_loop(x.astype(np.float32)).astype(np.float32)],
+        "wrong": [(lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum(axis=1, keepdims=True), "one max for the whole batch"),
+                  (lambda x: np.exp(x - x.max(axis=1)) / np.exp(x - x.max(axis=1)).sum(axis=1), "keepdims=True"),
+                  (lambda x: np.exp(x - x.mean(axis=1, keepdims=True)) / np.exp(x - x.mean(axis=1, keepdims=True)).sum(axis=1, keepdims=True), "not enough"),
+                  (lambda x: np.exp(x) / np.exp(x).sum(axis=0, keepdims=True), "axis=0"),
+                  (lambda x: x / x.sum(axis=1, keepdims=True), "values differ"),
+                  (lambda x: np.exp(x - x.max(axis=1, keepdims=True)), "rows should sum to 1"),
+                  (lambda x: torch.softmax(torch.tensor(x), dim=0), "axis=0")],
+    },
+    checks.check_temperature: {
+        "right": [lambda z, T: softmax_loop(np.asarray(z)[None] / T)[0], lambda z, T: torch.softmax(torch.tensor(z) / T, dim=-1),
+                  lambda z, T: npF.softmax(np.asarray(z, dtype=np.float32) / np.float32(T), dim=-1)],
+        "wrong": [(lambda z, T: npF.softmax(z * T, dim=-1), "z / T"),
+                  (lambda z, T: npF.softmax(z, dim=-1), "as if T were 1"),
+                  (lambda z, T: npF.softmax(z, dim=-1) / T, "divided the probabilities by T"),
+                  (lambda z, T: np.exp(z / T) / np.exp(z / T).sum(), "overflows"),
+                  (lambda z, T: np.exp(z / T) / np.exp(z).sum(), "sum to"),
+                  (lambda z, T: npF.softmax(z - T, dim=-1), "as if T were 1"),
+                  (lambda z, T: npF.softmax(z, dim=-1) ** (1 / T), "sum to")],
+    },
+    checks.check_logits_from_probs: {
+        "right": [np.log, lambda p: np.log(p) - np.log(p).max(), lambda p: torch.log(torch.tensor(p)), lambda p: [math.log(v) + 3 for v in p]],
+        "wrong": [(lambda p: p, "probabilities themselves"), (np.exp, "you applied exp"), (lambda p: -np.log(p), "sign"),
+                  (np.log10, "another base"), (np.log2, "another base"), (lambda p: 2 * np.log(p), "not p"),
+                  (lambda p: np.log(p[:2]), "shape")],
+    },
+    checks.check_cross_entropy_from_logits: {
+        "right": [lambda z, y: torch.nn.functional.cross_entropy(torch.tensor(z)[None], torch.tensor([y])),
+                  lambda z, y: max(z) + math.log(sum(math.exp(v - max(z)) for v in z)) - z[y],
+                  lambda z, y: -torch.log_softmax(torch.tensor(z, dtype=torch.float64), dim=0)[y]],
+        "wrong": [(lambda z, y: -np.log(np.exp(z[y]) / np.exp(z).sum()), "overflows"),
+                  (lambda z, y: z[y] - npF.logsumexp(z, dim=0), "sign"),
+                  (lambda z, y: np.log(np.sum(np.exp(z - z.max()))) - z[y], "did not add it back"),
+                  (lambda z, y: float(np.exp(z[y] - npF.logsumexp(z, dim=0))), "probability p_y"),
+                  (lambda z, y: (npF.logsumexp(z, dim=0) - z[y]) / math.log(10), "log10 or log2"),
+                  (lambda z, y: npF.logsumexp(z, dim=0) - z[y - 1], "expected"),
+                  (lambda z, y: npF.logsumexp(z, dim=0) - z[y] + 1, "expected")],
+    },
+    checks.check_true_class_probability: {
+        "right": [math.exp(-1), 0.3679, 1 / math.e, torch.exp(torch.tensor(-1.0)), np.float32(math.exp(-1))],
+        "wrong": [(0.1, "log10"), (1.0, "not 1.0"), (math.e, "not a probability"), (0.5, "not 1.0"), (-1, "not a probability"),
+                  ("0.3679", "got str"), (None, "replace None")],
+    },
+}
+
+
+@pytest.mark.parametrize("checker, answer", [(c, a) for c, d in LEARNERS.items() for a in d["right"]],
+                         ids=[f"{c.__name__}-{i}" for c, d in LEARNERS.items() for i in range(len(d["right"]))])
+def test_learners_right_answers_pass(checker, answer, capsys):
+    assert checker(answer) is True, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("checker, answer, hint", [(c, a, h) for c, d in LEARNERS.items() for a, h in d["wrong"]],
+                         ids=[f"{c.__name__}-{h}" for c, d in LEARNERS.items() for _, h in d["wrong"]])
+def test_learners_wrong_answers_get_the_hint_that_names_the_mistake(checker, answer, hint, capsys):
+    assert checker(answer) is False
+    assert hint in capsys.readouterr().out
+
+
+def test_every_exercise_in_the_corpus_has_six_wrong_and_three_right_answers():
+    for checker, corpus in LEARNERS.items():
+        assert len(corpus["right"]) >= 3 and len(corpus["wrong"]) >= 6, checker.__name__

@@ -102,14 +102,23 @@ def _shape_msg(out, expected):
 
 # ----------------------------------------------------------------------------- 01_softmax
 
-_BATCH = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [1000.0, 999.0, -1000.0]])
+_BATCH = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [1000.0, 999.0, -1000.0], [800.0, 0.0, -800.0]])
+# rows 0-1: small logits; row 2: large ones (no max subtracted: exp overflows); row 3: wide (the mean of the row, 0,
+# is not enough: exp(800) overflows). 4 x 3, so N != C.
+
+
+def _broadcast_hint(err):
+    """A learner's broadcasting error, with the fix it usually needs."""
+    if "broadcast" in err or "must match the size" in err:
+        return err + " (a reduced axis must be kept for broadcasting: keepdims=True in NumPy, keepdim=True in torch)"
+    return err
 
 
 def check_softmax_rows(fn):
     """Exercise 01.1: ``fn(x)`` is the softmax of each row of a 2-D batch, stable for large logits."""
-    out, err = _run(fn, _BATCH[:2])
+    out, err = _run(fn, _BATCH[:2])  # 2 x 3: N != C, so a missing keepdims cannot broadcast by luck
     if err:
-        return _verdict(False, err)
+        return _verdict(False, _broadcast_hint(err))
     want = npF.softmax(_BATCH[:2], dim=-1)
     if msg := _shape_msg(out, want):
         return _verdict(False, msg)
@@ -123,25 +132,45 @@ def check_softmax_rows(fn):
         big, err = _run(fn, _BATCH)
     if err:
         return _verdict(False, err)
-    if not np.all(np.isfinite(big)):
+    finite = np.all(np.isfinite(big), axis=-1)
+    if not finite.all():
+        if finite[2:].all():
+            return _verdict(False, "the large rows work but the small rows give nan (0/0): you subtracted one max for the "
+                                   "whole batch. Subtract each row's own max (axis=-1, keepdims=True)")
+        if finite[2] and not finite[3]:
+            return _verdict(False, "the row [800, 0, -800] gives nan/inf: exp(800) overflows. Subtracting the row's mean "
+                                   "(0 here) is not enough: subtract each row's max")
         return _verdict(False, "the row [1000, 999, -1000] gives nan/inf: exp overflows (or underflows to 0/0). Subtract each row's own max first")
     if not _same(big, npF.softmax(_BATCH, dim=-1)):
-        return _verdict(False, "small logits work, but the row [1000, 999, -1000] gives the wrong probabilities")
+        return _verdict(False, "small logits work, but the rows [1000, 999, -1000] and [800, 0, -800] give the wrong probabilities")
     return _verdict(True, "rows sum to 1, each row matches npF.softmax(x, dim=-1), and logits of 1000 do not overflow.")
 
 
 def check_temperature(fn):
-    """Exercise 01.2: ``fn(z, T)`` is softmax(z / T) over the last axis."""
+    """Exercise 01.2: ``fn(z, T)`` is softmax(z / T) over the last axis, also for a tiny T (z / T in the thousands)."""
     z = np.array([2.0, 1.0, 0.1])
-    for T in (0.5, 1.0, 4.0):
-        out, err = _run(fn, z, T)
+    for T in (0.5, 1.0, 4.0, 0.001):
+        with np.errstate(all="ignore"):
+            out, err = _run(fn, z, T)
         if err:
             return _verdict(False, err)
         want = npF.softmax(z / T, dim=-1)
+        if msg := _shape_msg(out, want):
+            return _verdict(False, msg)
         if _same(out, want):
             continue
+        if not np.all(np.isfinite(out)):
+            return _verdict(False, f"at T={T}, z / T reaches {z.max() / T:.0f} and your result has nan/inf: exp overflows. "
+                                   "Subtract the max first, as in exercise 1 (or use a stable softmax)")
         if _same(out, npF.softmax(z * T, dim=-1)):
             return _verdict(False, f"at T={T} you computed softmax(z * T); temperature divides the logits: softmax(z / T)")
+        if _same(out, npF.softmax(z, dim=-1)):
+            return _verdict(False, f"at T={T} your result is softmax(z), as if T were 1: the logits must be divided by T")
+        if _same(out, npF.softmax(z, dim=-1) / T):
+            return _verdict(False, f"at T={T} you divided the probabilities by T; divide the logits, before the softmax")
+        if not math.isclose(float(np.sum(out)), 1.0, rel_tol=1e-6):
+            return _verdict(False, f"at T={T} your probabilities sum to {float(np.sum(out)):.4f}, not 1: normalise by the "
+                                   "sum of the same exponentials you put on top")
         return _verdict(False, f"at T={T} expected {np.round(want, 4).tolist()}, got {np.round(out, 4).tolist()}")
     return _verdict(True, "softmax(z / T): T < 1 sharpens, T > 1 flattens the distribution.")
 
@@ -158,6 +187,13 @@ def check_logits_from_probs(fn):
         return _verdict(False, "your logits contain inf or nan")
     if _same(out, p):
         return _verdict(False, "you returned the probabilities themselves; softmax(p) is not p. Which function undoes exp?")
+    if _same(out, np.exp(p)):
+        return _verdict(False, "you applied exp, but softmax applies exp itself: you need the function that undoes it")
+    if _same(out, -np.log(p)):
+        return _verdict(False, "softmax(−log p) is not p: mind the sign")
+    if _same(out, np.log10(p)) or _same(out, np.log2(p)):
+        return _verdict(False, "a log in another base is log(p) times a constant, and softmax is not scale-invariant: "
+                               "use the natural log, the inverse of exp")
     if not _same(npF.softmax(out, dim=-1), p, rtol=1e-6):
         return _verdict(False, f"softmax(your logits) = {np.round(npF.softmax(out, dim=-1), 4).tolist()}, not p")
     return _verdict(True, f"softmax(z) == p. Your z is {np.round(out, 4).tolist()}; np.log(p) + c works for every constant c.")
@@ -221,6 +257,13 @@ def check_cross_entropy_from_logits(fn):
                                    "Work in log space: logsumexp(z) − z[y], with the max subtracted")
         if math.isclose(float(out), -want, rel_tol=1e-6):
             return _verdict(False, "the sign is flipped: the loss is −log p_y = logsumexp(z) − z_y")
+        if math.isclose(float(out), want - z.max(), rel_tol=1e-6, abs_tol=1e-9):
+            return _verdict(False, "you subtracted the max inside the exp but did not add it back: "
+                                   "log Σ exp(z) = m + log Σ exp(z − m)")
+        if math.isclose(float(out), math.exp(-want), rel_tol=1e-6):
+            return _verdict(False, "that is the probability p_y of the true class; the loss is −log p_y")
+        if math.isclose(float(out), want / math.log(10), rel_tol=1e-6) or math.isclose(float(out), want / math.log(2), rel_tol=1e-6):
+            return _verdict(False, "you used log10 or log2; cross-entropy uses the natural log (np.log)")
         if not math.isclose(float(out), want, rel_tol=1e-6):
             return _verdict(False, f"for z={z.tolist()}, y={y} expected {want:.4f}, got {float(out):.4f}")
     return _verdict(True, "0.4170 and 1.8406 as in torch, and a finite 1000.0 for logits of ±1000.")
