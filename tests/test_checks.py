@@ -509,6 +509,58 @@ LEARNERS = {
 }
 
 
+def ce_loop(x, t, reduction):
+    """Per-sample −log softmax(x_n)[t_n] with each row's max, by a plain loop; then the reduction."""
+    losses = []
+    for row, target in zip(np.asarray(x, dtype=np.float64), t):
+        m = max(row)
+        losses.append(m + math.log(sum(math.exp(v - m) for v in row)) - row[target])
+    return {"none": np.array(losses), "sum": sum(losses), "mean": sum(losses) / len(losses)}[reduction]
+
+
+def ce_torch(x, t, reduction):
+    return torch.nn.functional.cross_entropy(torch.tensor(x, requires_grad=True), torch.tensor(t), reduction=reduction)
+
+
+def log_softmax(x, axis):
+    return x - npF.logsumexp(x, dim=axis, keepdim=True)
+
+
+LEARNERS.update({
+    checks.check_batch_cross_entropy: {
+        "right": [ce_loop, ce_torch, lambda x, t, r: ce_loop(x, t, r).tolist() if r == "none" else ce_loop(x, t, r)],
+        "wrong": [(lambda x, t, r: ce_loop(x, t, "sum" if r == "mean" else r), "divide by the batch size"),
+                  (lambda x, t, r: ce_loop(x, t, "mean" if r == "sum" else r), "add the per-sample"),
+                  (lambda x, t, r: -log_softmax(x, 1)[:, t] if r == "none" else ce_loop(x, t, r), "N × N"),
+                  (lambda x, t, r: {"none": lambda v: v, "sum": np.sum, "mean": np.mean}[r](-log_softmax(x, 0)[np.arange(len(t)), t]), "axis=0"),
+                  (lambda x, t, r: -ce_loop(x, t, r), "sign is flipped"),
+                  (lambda x, t, r: ce_loop(x, t, "sum") / x.shape[1] if r == "mean" else ce_loop(x, t, r), "number of classes C"),
+                  (lambda x, t, r: {"none": lambda v: v, "sum": np.sum, "mean": np.mean}[r](-np.log(naive_rows(x)[np.arange(len(t)), t])), "inf/nan")],
+    },
+    checks.check_accuracy: {
+        "right": [lambda x, t: np.mean(np.argmax(x, axis=1) == t), lambda x, t: (torch.tensor(x).argmax(dim=1) == torch.tensor(t)).float().mean(),
+                  lambda x, t: sum(int(np.argmax(row) == target) for row, target in zip(x, t)) / len(t)],
+        "wrong": [(lambda x, t: np.sum(x.argmax(axis=1) == t), "number of correct rows"),
+                  (lambda x, t: 100 * np.mean(x.argmax(axis=1) == t), "percentage"),
+                  (lambda x, t: np.sum(x.argmax(axis=1) == t) / x.shape[1], "number of classes C"),
+                  (lambda x, t: np.mean(x.max(axis=1) == t), "argmax"),
+                  (lambda x, t: x.argmax(axis=1) == t, "their mean"),
+                  (lambda x, t: np.mean(x.argmax(axis=0) == t), "one argmax per row"),
+                  (lambda x, t: np.mean(x.argmin(axis=1) == t), "expected")],
+    },
+    checks.check_combine_means: {
+        "right": [lambda m, n: np.average(m, weights=n), lambda m, n: sum(mi * ni for mi, ni in zip(m, n)) / sum(n),
+                  lambda m, n: (torch.tensor(m) * torch.tensor(n)).sum() / torch.tensor(n).sum()],
+        "wrong": [(lambda m, n: np.mean(m), "mean of the means"), (lambda m, n: np.sum(m * n), "total loss"),
+                  (lambda m, n: np.sum(m * n) / len(n), "not by the number of micro-batches"), (lambda m, n: np.sum(m), "sum of the means"),
+                  (lambda m, n: np.sum(m / n), "expected"), (lambda m, n: np.median(m), "expected")],
+    },
+})
+
+
+# The corpus's tests come last: parametrize reads LEARNERS when each test is defined
+
+
 @pytest.mark.parametrize("checker, answer", [(c, a) for c, d in LEARNERS.items() for a in d["right"]],
                          ids=[f"{c.__name__}-{i}" for c, d in LEARNERS.items() for i in range(len(d["right"]))])
 def test_learners_right_answers_pass(checker, answer, capsys):
