@@ -123,9 +123,9 @@ STABILITY_WRONG = [
     (checks.check_logsumexp_rows, lambda x: np.log(np.exp(x - x.max(axis=1, keepdims=True)).sum(axis=1)), "add it back"),
     (checks.check_logsumexp_rows, lambda x: npF.logsumexp(x, dim=1, keepdim=True), "one value per row"),
     (checks.check_logsumexp_rows, lambda x: npF.logsumexp(x, dim=1) + 1, "largest difference"),
-    (checks.check_logsumexp_rows, lambda x: np.log(np.exp(x - x.max()).sum(axis=1)) + x.max(), "underflows"),
+    (checks.check_logsumexp_rows, lambda x: np.log(np.exp(x - x.max()).sum(axis=1)) + x.max(), "one max for the whole array"),
     (checks.check_log_softmax_rows, lambda x: np.log(npF.softmax(x, dim=1)), "log(softmax)"),
-    (checks.check_log_softmax_rows, lambda x: x - x.max(axis=1, keepdims=True), "largest difference"),
+    (checks.check_log_softmax_rows, lambda x: x - x.max(axis=1, keepdims=True), "only the first step"),
     (checks.check_log_softmax_rows, lambda x: x - x.mean(axis=1, keepdims=True) - np.log(np.exp(x - x.mean(axis=1, keepdims=True)).sum(axis=1, keepdims=True)), "inf/nan"),
     (checks.check_logsumexp_rows, lambda x: x.mean(axis=1) + np.log(np.exp(x - x.mean(axis=1, keepdims=True)).sum(axis=1)), "wide row"),
 ]
@@ -554,6 +554,76 @@ LEARNERS.update({
         "wrong": [(lambda m, n: np.mean(m), "mean of the means"), (lambda m, n: np.sum(m * n), "total loss"),
                   (lambda m, n: np.sum(m * n) / len(n), "not by the number of micro-batches"), (lambda m, n: np.sum(m), "sum of the means"),
                   (lambda m, n: np.sum(m / n), "expected"), (lambda m, n: np.median(m), "expected")],
+    },
+})
+
+
+def bce_loop(x, y):
+    """Mean of −[y log σ(x) + (1 − y) log(1 − σ(x))], each log σ computed as −log(1 + e^−x) on the safe side."""
+    total = 0.0
+    for xi, yi in zip(x, y):
+        log_sig = -math.log1p(math.exp(-xi)) if xi >= 0 else xi - math.log1p(math.exp(xi))  # log σ(x)
+        log_one_minus = log_sig - xi  # log(1 − σ(x)) = log σ(x) − x
+        total += -(yi * log_sig + (1 - yi) * log_one_minus)
+    return total / len(x)
+
+
+def lse_loop(x):
+    return np.array([max(row) + math.log(sum(math.exp(v - max(row)) for v in row)) for row in np.asarray(x)])
+
+
+CHOICE = dict(zip(checks.LOSS_TASKS, ["BCEWithLogitsLoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]))
+
+LEARNERS.update({
+    checks.check_bce_with_logits: {
+        "right": [bce_loop, lambda x, y: torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(x), torch.tensor(y)),
+                  lambda x, y: np.mean(np.logaddexp(0, x) - x * y),
+                  lambda x, y: np.mean(np.maximum(x, 0) - x * y + np.log(1 + np.exp(-np.abs(x))))],
+        "wrong": [(lambda x, y: np.mean(-(y * np.log(npF.sigmoid(x)) + (1 - y) * np.log(1 - npF.sigmoid(x)))), "±1000 give inf/nan"),
+                  (lambda x, y: np.mean(np.maximum(x, 0) - x * y + np.log1p(np.exp(-x))), "±1000 give inf/nan"),
+                  (lambda x, y: -bce_loop(x, y), "sign is flipped"),
+                  (lambda x, y: bce_loop(x, y) * len(x), "sum over the samples"),
+                  (lambda x, y: bce_loop(x, 1 - y), "terms are swapped"),
+                  (lambda x, y: np.mean(-(y * np.log(np.clip(npF.sigmoid(x), 1e-7, 1 - 1e-7)) + (1 - y) * np.log(np.clip(1 - npF.sigmoid(x), 1e-7, 1 - 1e-7)))), "Clipping"),
+                  (lambda x, y: torch.nn.functional.binary_cross_entropy(torch.sigmoid(torch.tensor(x)), torch.tensor(y)), "clamped")],
+    },
+    checks.check_loss_choice: {
+        "right": [CHOICE, {**CHOICE, checks.LOSS_TASKS[0]: "CrossEntropyLoss"},
+                  {k: f"nn.{v}()" for k, v in CHOICE.items()}, {k: getattr(torch.nn, v) for k, v in CHOICE.items()},
+                  {k: getattr(torch.nn, v)() for k, v in CHOICE.items()}],
+        "wrong": [({k: "CrossEntropyLoss" for k in CHOICE}, "how many labels"), ({**CHOICE, checks.LOSS_TASKS[0]: "BCELoss"}, "takes logits"),
+                  ({**CHOICE, checks.LOSS_TASKS[1]: "NLLLoss"}, "takes logits"), ({**CHOICE, checks.LOSS_TASKS[0]: "MSELoss"}, "not the usual choice"),
+                  ({checks.LOSS_TASKS[0]: "BCEWithLogitsLoss"}, "no answer for"), (list(CHOICE.values()), "expected a dict"),
+                  ({**CHOICE, checks.LOSS_TASKS[1]: "BCEWithLogitsLoss"}, "not the usual choice")],
+    },
+    checks.check_sigmoid_logit: {
+        "right": [lambda z: z[:, 1] - z[:, 0], lambda z: np.diff(z, axis=1)[:, 0], lambda z: torch.tensor(z)[:, 1] - torch.tensor(z)[:, 0],
+                  lambda z: np.log(npF.softmax(z, dim=1)[:, 1] / npF.softmax(z, dim=1)[:, 0])],
+        "wrong": [(lambda z: z[:, 0] - z[:, 1], "sign is flipped"), (lambda z: npF.softmax(z, dim=1)[:, 1], "that is the probability"),
+                  (lambda z: z[:, 1], "does not equal"), (lambda z: z[:, 1] / z[:, 0], "does not equal"),
+                  (lambda z: z[1] - z[0], "shape"), (lambda z: z.sum(axis=1), "does not equal")],
+    },
+    checks.check_logsumexp_rows: {
+        "right": [lse_loop, lambda x: torch.logsumexp(torch.tensor(x), dim=1), lambda x: np.logaddexp.reduce(x, axis=1)],
+        "wrong": [(naive_lse, "overflows"), (lambda x: np.log(np.exp(x - x.max(axis=1, keepdims=True)).sum(axis=1)), "add it back"),
+                  (lambda x: np.log(np.exp(x - x.max()).sum(axis=1)) + x.max(), "one max for the whole array"),
+                  (lambda x: np.log(np.exp(x - x.mean(axis=1, keepdims=True)).sum(axis=1)) + x.mean(axis=1), "wide row"),
+                  (lambda x: np.log(np.exp(x - x.max(axis=1)).sum(axis=1)) + x.max(axis=1), "keepdims=True"),
+                  (lambda x: npF.logsumexp(x, dim=0), "one value per row"), (lambda x: npF.logsumexp(x, dim=1) / math.log(10), "log10 or log2")],
+    },
+    checks.check_log_softmax_rows: {
+        "right": [lambda x: torch.log_softmax(torch.tensor(x), dim=1), lambda x: x - np.logaddexp.reduce(x, axis=1, keepdims=True),
+                  lambda x: np.asarray(x) - lse_loop(x)[:, None]],
+        "wrong": [(lambda x: np.log(npF.softmax(x, dim=1)), "log(softmax)"), (lambda x: x - x.max(axis=1, keepdims=True), "only the first step"),
+                  (lambda x: npF.softmax(x, dim=1), "those are the probabilities"), (lambda x: npF.log_softmax(x, dim=0), "axis=0"),
+                  (lambda x: x - npF.logsumexp(x, dim=1), "keepdims=True"), (lambda x: x - naive_lse(x)[:, None], "inf/nan"),
+                  (lambda x: npF.log_softmax(x, dim=1) + 1, "largest difference")],
+    },
+    checks.check_overflow_threshold: {
+        "right": [88.7228, float(np.log(np.finfo(np.float32).max)), torch.log(torch.tensor(torch.finfo(torch.float32).max)),
+                  math.log(3.4028234663852886e38)],
+        "wrong": [(709.78, "float64's threshold"), (11.09, "float16's threshold"), (float(np.finfo(np.float32).max), "largest float32 itself"),
+                  (88.0, "higher"), (89.0, "lower"), ("88.72", "got str"), (None, "replace None")],
     },
 })
 

@@ -389,10 +389,21 @@ def check_bce_with_logits(fn):
     if out.shape != ():
         return _verdict(False, f"expected one number (the mean), got shape {out.shape}")
     if not np.isfinite(out):
-        return _verdict(False, "the logits ±1000 give inf/nan: rewrite log σ(x) as −(max(−x, 0) + log1p(exp(−|x|)))")
+        return _verdict(False, "the logits ±1000 give inf/nan: σ(1000) rounds to 1, and log(1 − σ) is log 0. Compute "
+                               "log σ(x) without forming σ(x) first (notebook 05's log-sum-exp trick, or np.logaddexp)")
     clamped = float(npF.binary_cross_entropy(npF.sigmoid(x), y))
     if math.isclose(float(out), clamped, rel_tol=1e-9):
         return _verdict(False, f"{float(out):.4f} is the clamped value of BCELoss(sigmoid(x)); the exact loss is {want:.4f}")
+    per_sample = npF.binary_cross_entropy_with_logits(x, y, reduction="none")
+    swapped = float(npF.binary_cross_entropy_with_logits(x, 1 - y))
+    for value, hint in ((-want, "the sign is flipped: the loss is −[y log σ(x) + (1 − y) log(1 − σ(x))], which is >= 0"),
+                        (float(per_sample.sum()), "that is the sum over the samples; return the mean"),
+                        (swapped, "the two terms are swapped: for y = 1 the loss is −log σ(x), for y = 0 it is −log(1 − σ(x))")):
+        if math.isclose(float(out), value, rel_tol=1e-6):
+            return _verdict(False, hint)
+    if float(out) < want - 1:
+        return _verdict(False, f"{float(out):.4f} is too small: the confident mistake x = 1000, y = 0 alone costs exactly "
+                               "1000 / 5 of the mean. Clipping probabilities (an eps) caps it: stay with logits")
     if not math.isclose(float(out), want, rel_tol=1e-6):
         return _verdict(False, f"expected {want:.4f}, got {float(out):.4f}")
     return _verdict(True, f"{want:.4f}, including the exact 1000.0 for the confident mistake x = 1000, y = 0.")
@@ -414,7 +425,10 @@ def check_loss_choice(answers):
         return _verdict(False, f"no answer for {missing[0]!r}")
     two_logits = False
     for task, want in _LOSS_CHOICE.items():
-        got = str(answers[task]).strip().removesuffix("()").split(".")[-1]  # "torch.nn.X()", "nn.X" or "X"
+        answer = answers[task]
+        if isinstance(answer, type) or hasattr(answer, "forward"):  # the class nn.X itself, or an instance nn.X()
+            answer = answer.__name__ if isinstance(answer, type) else type(answer).__name__
+        got = str(answer).strip().removesuffix("()").split(".")[-1]  # "torch.nn.X()", "nn.X" or "X"
         if task == "spam or not spam" and got == "CrossEntropyLoss":
             two_logits = True  # also right: two logits + CrossEntropyLoss = one logit + BCEWithLogitsLoss (section 3)
             continue
@@ -440,6 +454,8 @@ def check_sigmoid_logit(fn):
         return _verdict(False, msg)
     if _same(out, -want):
         return _verdict(False, "the sign is flipped: σ(z1 − z0) is the probability of class 1")
+    if _same(out, npF.softmax(z, dim=1)[:, 1]):
+        return _verdict(False, "that is the probability of class 1; the exercise asks for a logit s whose σ(s) is that probability")
     if not _same(npF.sigmoid(out), npF.softmax(z, dim=1)[:, 1]):
         return _verdict(False, "σ(your logit) does not equal the softmax probability of class 1")
     return _verdict(True, "s = z1 − z0: a two-class softmax is a sigmoid of the logit difference.")
@@ -456,10 +472,18 @@ def check_logsumexp_rows(fn):
     with np.errstate(all="ignore"):
         out, err = _run(fn, _EXTREME)
     if err:
-        return _verdict(False, err)
+        return _verdict(False, _broadcast_hint(err))
     want = npF.logsumexp(_EXTREME, dim=1)
     if msg := _shape_msg(out, want):
         return _verdict(False, msg + " (one value per row)")
+    m = _EXTREME.max()
+    with np.errstate(all="ignore"):
+        global_max = m + np.log(np.exp(_EXTREME - m).sum(axis=1))
+    if _same(out, global_max, atol=1e-6) or (np.isfinite(out[0]) and np.isneginf(out[1])):
+        return _verdict(False, "the row [-1000, -1000, -1001] gives -inf: you subtracted one max for the whole array "
+                               "(1000), so its exps underflow to 0. Subtract each row's own max (axis=1, keepdims=True)")
+    if _same(out, want / math.log(10)) or _same(out, want / math.log(2)):
+        return _verdict(False, "you used log10 or log2; log-sum-exp uses the natural log, the inverse of exp")
     if np.isposinf(out[0]):
         return _verdict(False, "the row [1000, 1000, 999] gives inf: exp(1000) overflows. Subtract the row's max m, add m back after the log")
     if np.isneginf(out[1]) or np.isnan(out[1]):
@@ -478,10 +502,16 @@ def check_log_softmax_rows(fn):
     with np.errstate(all="ignore"):
         out, err = _run(fn, _EXTREME)
     if err:
-        return _verdict(False, err)
+        return _verdict(False, _broadcast_hint(err))
     want = npF.log_softmax(_EXTREME, dim=1)
     if msg := _shape_msg(out, want):
         return _verdict(False, msg)
+    if _same(out, npF.softmax(_EXTREME, dim=1)):
+        return _verdict(False, "those are the probabilities; the exercise asks for their logarithm, computed without softmax")
+    if _same(out, npF.log_softmax(_EXTREME, dim=0)):
+        return _verdict(False, "you normalised over axis=0 (the rows of one column): log-softmax runs over each row, axis=1")
+    if _same(out, _EXTREME - _EXTREME.max(axis=1, keepdims=True)):
+        return _verdict(False, "x − max is only the first step: subtract log Σ exp(x − max) too")
     if not np.all(np.isfinite(out)):
         return _verdict(False, "some entries are inf/nan, e.g. for [0, -800, 5]: exp(−805) underflows, so log(softmax) takes log(0). Use x − logsumexp(x)")
     if not _same(out, want, rtol=1e-6, atol=1e-5):
