@@ -628,6 +628,82 @@ LEARNERS.update({
 })
 
 
+def jacobian_loop(z):
+    p = softmax_loop(np.asarray(z)[None])[0]
+    return np.array([[p[i] * ((i == j) - p[j]) for j in range(len(p))] for i in range(len(p))])
+
+
+def ce_grad_torch(z, t):
+    logits = torch.tensor(z, requires_grad=True)
+    torch.nn.functional.cross_entropy(logits, torch.tensor(t)).backward()
+    return logits.grad
+
+
+def bce_grad_torch(x, y):
+    logits = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor(y)).backward()
+    return logits.grad
+
+
+def sm(z, axis=-1):
+    return npF.softmax(z, dim=axis)
+
+
+LEARNERS.update({
+    checks.check_softmax_jacobian: {
+        "right": [jacobian_loop, lambda z: torch.autograd.functional.jacobian(lambda v: torch.softmax(v, 0), torch.tensor(z)),
+                  lambda z: sm(z)[:, None] * (np.eye(len(z)) - sm(z)[None, :])],
+        "wrong": [(lambda z: np.outer(sm(z), sm(z)) - np.diag(sm(z)), "sign is flipped"), (lambda z: np.diag(sm(z)), "only the diagonal"),
+                  (lambda z: np.diag(sm(z) * (1 - sm(z))), "off-diagonal entries"), (lambda z: -np.outer(sm(z), sm(z)), "misses its + p_i"),
+                  (lambda z: np.diag(z) - np.outer(z, z), "not the logits"), (lambda z: np.diag(sm(z)) - sm(z) * sm(z), "largest difference"),
+                  (lambda z: (np.diag(sm(z)) - np.outer(sm(z), sm(z)))[:2], "C × C")],
+    },
+    checks.check_cross_entropy_grad: {
+        "right": [ce_grad_torch, lambda z, t: (sm(z) - np.eye(z.shape[1])[t]) / len(t),
+                  lambda z, t: np.array([[(sm(row)[j] - (j == tn)) / len(t) for j in range(len(row))] for row, tn in zip(z, t)])],
+        "wrong": [(lambda z, t: sm(z) - np.eye(3)[t], "gradient of the sum"), (lambda z, t: (np.eye(3)[t] - sm(z)) / len(t), "sign is flipped"),
+                  (lambda z, t: (z - np.eye(3)[t]) / len(t), "not the logits"), (lambda z, t: (sm(z) - np.eye(3)[t]) / z.size, "divide by N"),
+                  (lambda z, t: sm(z) / len(t), "targets are missing"), (lambda z, t: (sm(z, 0) - np.eye(3)[t]) / len(t), "axis=1"),
+                  (lambda z, t: (sm(z) - np.eye(3)[t]) / len(t) + 0.01, "largest difference")],
+    },
+    checks.check_bce_grad: {
+        "right": [bce_grad_torch, lambda x, y: (1 / (1 + np.exp(-x)) - y) / x.size,
+                  lambda x, y: np.array([[(1 / (1 + math.exp(-v)) - w) / x.size for v, w in zip(r, q)] for r, q in zip(x, y)])],
+        "wrong": [(lambda x, y: npF.sigmoid(x) - y, "gradient of the sum"), (lambda x, y: (y - npF.sigmoid(x)) / x.size, "sign is flipped"),
+                  (lambda x, y: (npF.sigmoid(x) - y) / len(x), "not just the rows"), (lambda x, y: (npF.sigmoid(x) - y) / x.shape[1], "not just the rows"),
+                  (lambda x, y: npF.sigmoid(x) * (1 - npF.sigmoid(x)) / x.size, "derivative of σ alone"),
+                  (lambda x, y: (x - y) / x.size, "not the logit"), (lambda x, y: (npF.sigmoid(x) - y).T / x.size, "shape")],
+    },
+    checks.check_weighted_mean: {
+        "right": [lambda z, t, w: torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(t), weight=torch.tensor(w)),
+                  lambda z, t, w: sum(w[tn] * ce_loop(row[None], [tn], "sum") for row, tn in zip(z, t)) / sum(w[tn] for tn in t),
+                  lambda z, t, w: np.float32(npF.cross_entropy(z, t, weight=w))],
+        "wrong": [(lambda z, t, w: np.mean(w[t] * ce_loop(z, t, "none")), "divided by N"), (lambda z, t, w: np.sum(w[t] * ce_loop(z, t, "none")), "that is the sum"),
+                  (lambda z, t, w: ce_loop(z, t, "mean"), "weights are not used"),
+                  (lambda z, t, w: np.sum(w[t] * ce_loop(z, t, "none")) / w.sum(), "sum of all class weights"),
+                  (lambda z, t, w: np.sum(w[:len(t)] * ce_loop(z, t, "none")) / w.sum(), "raised"),
+                  (lambda z, t, w: -np.sum(w[t] * ce_loop(z, t, "none")) / w[t].sum(), "expected")],
+    },
+    checks.check_smooth_targets: {
+        "right": [lambda t, c, e: torch.nn.functional.one_hot(torch.tensor(t), c) * (1 - e) + e / c,
+                  lambda t, c, e: [[(1 - e) * (j == tn) + e / c for j in range(c)] for tn in t],
+                  lambda t, c, e: np.full((len(t), c), e / c) + (1 - e) * np.eye(c)[t]],
+        "wrong": [(lambda t, c, e: (1 - e) * np.eye(c)[t] + e / (c - 1) * (1 - np.eye(c)[t]), "ε/(C − 1) variant"),
+                  (lambda t, c, e: np.eye(c)[t] + e / c, "scale the one-hot part"), (lambda t, c, e: (1 - e) * np.eye(c)[t], "uniform part"),
+                  (lambda t, c, e: ((1 - e) * np.eye(c)[t] + e / c).T, "transposed"),
+                  (lambda t, c, e: (1 - e) * np.eye(c)[t] + e / len(t), "not over the N samples"),
+                  (lambda t, c, e: (1 - e) * np.eye(c)[t] + e, "ε/C each")],
+    },
+    checks.check_pos_weight: {
+        "right": [lambda Y: (Y == 0).sum(axis=0) / (Y == 1).sum(axis=0), lambda Y: (torch.tensor(Y) == 0).sum(0) / (torch.tensor(Y) == 1).sum(0),
+                  lambda Y: [sum(1 - r[j] for r in Y) / sum(r[j] for r in Y) for j in range(Y.shape[1])]],
+        "wrong": [(lambda Y: Y.sum(0) / (len(Y) - Y.sum(0)), "inverted"), (lambda Y: len(Y) / Y.sum(0), "N / #positives"),
+                  (lambda Y: Y.sum(0), "counts"), (lambda Y: (len(Y) - Y.sum(0)) / len(Y), "fraction of the N samples"),
+                  (lambda Y: (Y.shape[1] - Y.sum(1)) / np.maximum(Y.sum(1), 1), "one value per label"), (lambda Y: len(Y) - Y.sum(0), "counts")],
+    },
+})
+
+
 # The corpus's tests come last: parametrize reads LEARNERS when each test is defined
 
 

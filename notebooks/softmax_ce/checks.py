@@ -557,7 +557,11 @@ def check_softmax_jacobian(fn):
             return _verdict(False, "only the diagonal: every p_i also depends on the other logits, −p_i p_j off the diagonal")
         if _same(out, np.diag(p * (1 - p))):
             return _verdict(False, "the diagonal p_i (1 − p_i) is right, but the off-diagonal entries −p_i p_j are missing")
-        return _verdict(False, f"for z={z.tolist()} expected diag(p) − p pᵀ, e.g. first row {np.round(want[0], 4).tolist()}")
+        if _same(out, -np.outer(p, p)):
+            return _verdict(False, "the off-diagonal −p_i p_j is right, but the diagonal misses its + p_i (δ_ij = 1 there)")
+        if _same(out, np.diag(z) - np.outer(z, z)):
+            return _verdict(False, "use the probabilities p = softmax(z), not the logits z")
+        return _verdict(False, f"for z={z.tolist()}: {_mismatch(out, want)}")
     return _verdict(True, "diag(p) − p pᵀ: symmetric, and each row sums to 0.")
 
 
@@ -584,6 +588,12 @@ def check_cross_entropy_grad(fn):
         return _verdict(False, "the sign is flipped: the gradient is p − y (descent then raises the true logit)")
     if _same(out, (_GRAD_Z - onehot) / n):
         return _verdict(False, "use the probabilities p = softmax(z), not the logits, in p − y")
+    if _same(out, (p - onehot) / (n * c)) or _same(out, (p - onehot) / c):
+        return _verdict(False, "the mean is over the N samples only: divide by N, not by C or N × C")
+    if _same(out, p / n):
+        return _verdict(False, "the targets are missing: subtract the one-hot y from p")
+    if _same(out, (npF.softmax(_GRAD_Z, dim=0) - onehot) / n):
+        return _verdict(False, "the softmax runs over each row's classes (axis=1), not over the batch (axis=0)")
     return _verdict(False, _mismatch(out, want))
 
 
@@ -605,9 +615,13 @@ def check_bce_grad(fn):
         return _verdict(False, "that is the gradient of the sum; the mean divides by the number of elements")
     if _same(out, -want):
         return _verdict(False, "the sign is flipped: σ(x) − y")
-    if _same(out, (s - y) / len(x)):
-        return _verdict(False, "the mean runs over all elements (x.size), not just the rows")
-    return _verdict(False, f"expected {np.round(want, 4).tolist()}")
+    if _same(out, (s - y) / len(x)) or _same(out, (s - y) / x.shape[1]):
+        return _verdict(False, "the mean runs over all elements (x.size), not just the rows or the columns")
+    if _same(out, s * (1 - s) / x.size) or _same(out, s * (1 - s)):
+        return _verdict(False, "σ(x)(1 − σ(x)) is the derivative of σ alone; the loss's log cancels it, so the chain rule ends simpler")
+    if _same(out, (x - y) / x.size):
+        return _verdict(False, "use σ(x), not the logit x itself")
+    return _verdict(False, _mismatch(out, want))
 
 
 # ----------------------------------------------------------------------------- 07_loss_options
@@ -633,6 +647,9 @@ def check_weighted_mean(fn):
         return _verdict(False, "that is the sum; divide by Σ w[y_n]")
     if math.isclose(got, float(npF.cross_entropy(z, t)), rel_tol=1e-6):
         return _verdict(False, "the weights are not used: multiply each sample's loss by w[y_n]")
+    if math.isclose(got, float(per_sample.sum() / w.sum()), rel_tol=1e-6):
+        return _verdict(False, "you divided by the sum of all class weights Σ w; divide by the weights of the samples' "
+                               "targets, Σ w[y_n]")
     if not math.isclose(got, want, rel_tol=1e-6):
         return _verdict(False, f"expected {want:.4f}, got {got:.4f}")
     return _verdict(True, f"{want:.4f} = Σ w[y_n] ℓ_n / Σ w[y_n].")
@@ -658,6 +675,10 @@ def check_smooth_targets(fn):
         return _verdict(False, "rows must still sum to 1: scale the one-hot part by (1 − ε)")
     if _same(out, (1 - eps) * onehot):
         return _verdict(False, "the uniform part ε/C is missing")
+    if _same(out, (1 - eps) * onehot + eps / len(t)):
+        return _verdict(False, "ε is spread over the C classes of each row, not over the N samples")
+    if _same(out, (1 - eps) * onehot + eps):
+        return _verdict(False, "rows must sum to 1: ε is shared among the C classes, ε/C each")
     return _verdict(False, f"for target 0 expected {np.round(want[0], 4).tolist()}, got {np.round(out[0], 4).tolist()}")
 
 
@@ -679,6 +700,8 @@ def check_pos_weight(fn):
         return _verdict(False, "N / #positives counts the positives themselves; use #negatives / #positives")
     if _same(out, len(Y) - pos) or _same(out, pos):
         return _verdict(False, "those are counts; pos_weight is the ratio #negatives / #positives")
+    if _same(out, (len(Y) - pos) / len(Y)) or _same(out, pos / len(Y)):
+        return _verdict(False, "that is a fraction of the N samples; pos_weight divides the negatives by the positives")
     return _verdict(False, f"expected {np.round(want, 4).tolist()}")
 
 
