@@ -1,5 +1,6 @@
 """The exercise checkers: right answers pass, each usual mistake gets its own hint, nothing crashes."""
 
+import collections
 import math
 
 import numpy as np
@@ -704,6 +705,63 @@ LEARNERS.update({
 })
 
 
+def ece_loop(conf, correct, n_bins):
+    """Σ_b (n_b / N) |acc_b − conf_b| over bins (b/B, (b+1)/B], 0 going into the first, by a loop over the samples."""
+    bins = [[] for _ in range(n_bins)]
+    for c, k in zip(conf, correct):
+        b = max(0, math.ceil(c * n_bins) - 1)  # (b/B, (b+1)/B]; a confidence of 0 counts in bin 0
+        bins[b].append((c, k))
+    return sum(len(b) / len(conf) * abs(np.mean([k for _, k in b]) - np.mean([c for c, _ in b])) for b in bins if b)
+
+
+def merge_loop(m1, s1, m2, s2):
+    m = max(m1, m2)
+    if m == -math.inf:
+        return m, 0.0
+    return m, sum(s * math.exp(mi - m) for mi, s in ((m1, s1), (m2, s2)) if s)
+
+
+def safe_mean_torch(z, t):
+    loss = torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(t), ignore_index=-100)
+    return torch.nan_to_num(loss, nan=0.0)
+
+
+def safe_mean_loop(z, t):
+    kept = [(row, tn) for row, tn in zip(z, t) if tn != -100]
+    return sum(ce_loop(row[None], [tn], "sum") for row, tn in kept) / max(len(kept), 1)
+
+
+LEARNERS.update({
+    checks.check_chunk_rows: {
+        "right": [lambda v, b, mb: max(1, math.floor(mb * 1024 * 1024 / (v * b))), lambda v, b, mb: max(1, int(torch.tensor(mb * 2**20) // (v * b))),
+                  lambda v, b, mb: max(1, int(mb * 2**20) // (v * b))],
+        "wrong": [],
+    },
+    checks.check_ece: {
+        "right": [ece_loop, lambda c, k, n: torch.tensor(ece_loop(c, k, n)), lambda c, k, n: np.float32(ece_loop(c, k, n))],
+        "wrong": [],
+    },
+    checks.check_merge_stats: {
+        "right": [merge_loop, lambda m1, s1, m2, s2: [v for v in merge_loop(m1, s1, m2, s2)],
+                  lambda m1, s1, m2, s2: tuple(torch.tensor(v) for v in merge_loop(m1, s1, m2, s2))],
+        "wrong": [(lambda m1, s1, m2, s2: (max(m1, m2), s1 * math.exp(m1) + s2 * math.exp(m2)), "expected s")],
+    },
+    checks.check_safe_mean_loss: {
+        "right": [safe_mean_torch, safe_mean_loop, lambda z, t: np.float32(safe_mean_loop(z, t))],
+        "wrong": [(lambda z, t: npF.cross_entropy(z, t, reduction="sum") / max(np.sum(t != -100), 2), "expected")],
+    },
+    checks.check_smoothing_conversion: {
+        "right": [],
+        "wrong": [(lambda eps, c: eps * c / (c + 1), "expected")],
+    },
+    checks.check_temperature_accuracy: {
+        "right": [0, 0.0, np.float64(0.0), torch.tensor(0.0)],
+        "wrong": [(1, "keeps their order"), (-1, "keeps their order"), (0.5, "keeps their order"), ("0", "got str"),
+                  (None, "replace None"), (float("nan"), "keeps their order"), (False, "got bool")],
+    },
+})
+
+
 # The corpus's tests come last: parametrize reads LEARNERS when each test is defined
 
 
@@ -720,6 +778,16 @@ def test_learners_wrong_answers_get_the_hint_that_names_the_mistake(checker, ans
     assert hint in capsys.readouterr().out
 
 
-def test_every_exercise_in_the_corpus_has_six_wrong_and_three_right_answers():
+def test_every_exercise_has_six_wrong_and_three_right_answers():
+    """Counted over all the corpora of this file (RIGHT/WRONG tables, LEARNERS, the one-hot and SGD lists)."""
+    right = collections.Counter(c for c, _ in ALL_RIGHT)
+    wrong = collections.Counter(c for c, *_ in ALL_WRONG)
     for checker, corpus in LEARNERS.items():
-        assert len(corpus["right"]) >= 3 and len(corpus["wrong"]) >= 6, checker.__name__
+        right[checker] += len(corpus["right"])
+        wrong[checker] += len(corpus["wrong"])
+    right[checks.check_cross_entropy_onehot] += len(ONEHOT_RIGHT)
+    wrong[checks.check_cross_entropy_onehot] += len(ONEHOT_WRONG)
+    right[checks.check_sgd_step] += 2  # test_sgd_accepts_a_pytorch_answer_that_requires_grad
+    for name in (n for n in dir(checks) if n.startswith("check_")):
+        checker = getattr(checks, name)
+        assert right[checker] >= 3 and wrong[checker] >= 6, f"{name}: {right[checker]} right and {wrong[checker]} wrong answers"
