@@ -226,13 +226,6 @@ TRAINING_WRONG = [
 ]
 
 
-@pytest.mark.parametrize("answer, ok, hint", [(0, True, "Correct"), (0.0, True, "Correct"), (0.05, False, "argmax"),
-                                              (None, False, "replace None"), ("none", False, "expected a number")])
-def test_check_temperature_accuracy(answer, ok, hint, capsys):
-    assert checks.check_temperature_accuracy(answer) is ok
-    assert hint in capsys.readouterr().out
-
-
 def merge_right(m1, s1, m2, s2):
     m = max(m1, m2)
     return (m, 0.0) if m == -np.inf else (m, s1 * np.exp(m1 - m) + s2 * np.exp(m2 - m))
@@ -324,7 +317,7 @@ FUNCTION_CHECKERS = list(dict.fromkeys(c for c, _ in RIGHT + STABILITY_RIGHT + G
 
 def test_every_function_checker_is_tested():
     documented = {name for name in dir(checks) if name.startswith("check_")}
-    value_checkers = {"check_true_class_probability", "check_loss_choice", "check_overflow_threshold", "check_temperature_accuracy"}
+    value_checkers = {"check_true_class_probability", "check_loss_choice", "check_overflow_threshold", "check_best_temperature"}
     assert documented == {c.__name__ for c in FUNCTION_CHECKERS} | value_checkers
 
 
@@ -754,10 +747,18 @@ LEARNERS.update({
         "right": [],
         "wrong": [(lambda eps, c: eps * c / (c + 1), "expected")],
     },
-    checks.check_temperature_accuracy: {
-        "right": [0, 0.0, np.float64(0.0), torch.tensor(0.0)],
-        "wrong": [(1, "keeps their order"), (-1, "keeps their order"), (0.5, "keeps their order"), ("0", "got str"),
-                  (None, "replace None"), (float("nan"), "keeps their order"), (False, "got bool")],
+    checks.check_best_temperature: {
+        "right": [lambda z, t, Ts: Ts[int(np.argmin([ce_torch(z / T, t, "mean").item() for T in Ts]))],
+                  lambda z, t, Ts: min(Ts, key=lambda T: ce_loop(z / T, t, "mean")),
+                  lambda z, t, Ts: torch.tensor(Ts)[torch.stack([torch.nn.functional.cross_entropy(torch.tensor(z) / T, torch.tensor(t)) for T in Ts]).argmin()]],
+        "wrong": [(lambda z, t, Ts: int(np.argmin([ce_loop(z / T, t, "mean") for T in Ts])), "position of the best temperature"),
+                  (lambda z, t, Ts: max(Ts, key=lambda T: ce_loop(z / T, t, "mean")), "highest NLL"),
+                  (lambda z, t, Ts: min(Ts, key=lambda T: ce_loop(z * T, t, "mean")), "multiplied the logits by T"),
+                  (lambda z, t, Ts: Ts[int(np.argmax([np.mean((z / T).argmax(1) == t) for T in Ts]))], "all the same"),
+                  (lambda z, t, Ts: min(ce_loop(z / T, t, "mean") for T in Ts), "lowest NLL itself"),
+                  (lambda z, t, Ts: 2.4, "not one of the candidates"),
+                  (lambda z, t, Ts: 2.0, "another candidate does better"),  # T = 2 "sounds right"
+                  (lambda z, t, Ts: Ts, "one temperature")],
     },
 })
 
@@ -791,3 +792,18 @@ def test_every_exercise_has_six_wrong_and_three_right_answers():
     for name in (n for n in dir(checks) if n.startswith("check_")):
         checker = getattr(checks, name)
         assert right[checker] >= 3 and wrong[checker] >= 6, f"{name}: {right[checker]} right and {wrong[checker]} wrong answers"
+
+
+def test_each_notebook_has_its_checker_module():
+    """softmax_ce/checks/nbNN_topic.py holds the checkers notebook NN uses; softmax_ce.checks re-exports them."""
+    import importlib
+    import pathlib
+    import re
+
+    root = pathlib.Path(checks.__file__).parent
+    for notebook in sorted((root.parent.parent).glob("[0-9][0-9]_*.ipynb")):
+        module = importlib.import_module(f"softmax_ce.checks.nb{notebook.stem}")
+        used = set(re.findall(r"\b(check_\w+)\(", notebook.read_text(encoding="utf-8")))
+        assert used, notebook.name
+        for name in used:
+            assert getattr(module, name, None) is getattr(checks, name), f"{name} (used in {notebook.name}) belongs in {module.__name__}"

@@ -97,6 +97,9 @@ def test_structure_title_goals_exercises_solutions(path):
         assert output_text(solution).splitlines()[-1].startswith("Correct! ")
     assert not any("jupyter" in c["metadata"] for k, c in enumerate(cells) if k - 1 not in exercises), "only solutions are folded"
     assert any("Each solution is folded away" in s for s in sources), "say under '## Exercises' that solutions are folded"
+    for s in sources:
+        if re.search(r"\*\*Exercise \d\.\*\*", s):
+            assert "*Practises: " in s, f"name the 'What you will learn' item the exercise practises: {s[:60]!r}"
     assert any("$$" in s for s in sources), "formulas in LaTeX"
 
 
