@@ -2,6 +2,7 @@
 
 import collections
 import math
+import re
 
 import numpy as np
 import pytest
@@ -794,11 +795,20 @@ def test_every_exercise_has_six_wrong_and_three_right_answers():
         assert right[checker] >= 3 and wrong[checker] >= 6, f"{name}: {right[checker]} right and {wrong[checker]} wrong answers"
 
 
+@pytest.mark.parametrize("name", sorted(n for n in dir(checks) if n.startswith("check_")))
+def test_a_checker_called_with_nothing_or_with_a_result_says_what_to_do(name, capsys):
+    checker = getattr(checks, name)
+    assert checker() is False
+    assert re.search(r"give the checker your|replace None", capsys.readouterr().out)
+    if checker in FUNCTION_CHECKERS:
+        assert checker(np.zeros(3)) is False  # the result of calling the function, not the function
+        assert "without calling it" in capsys.readouterr().out
+
+
 def test_each_notebook_has_its_checker_module():
     """softmax_ce/checks/nbNN_topic.py holds the checkers notebook NN uses; softmax_ce.checks re-exports them."""
     import importlib
     import pathlib
-    import re
 
     root = pathlib.Path(checks.__file__).parent
     for notebook in sorted((root.parent.parent).glob("[0-9][0-9]_*.ipynb")):

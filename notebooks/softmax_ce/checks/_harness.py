@@ -46,8 +46,11 @@ def _numbers(value):
 
 def _run(fn, *args, as_array=True):
     """(result as a float array, None) or (None, what went wrong). ``as_array=False`` keeps the result as it is."""
+    if fn is None:
+        return None, "give the checker your function: passed = check_...(your_function)"
     if not callable(fn):
-        return None, f"expected a function, got {type(fn).__name__}"
+        return None, (f"expected a function, got {type(fn).__name__}: pass the function itself, without calling it "
+                      "(check_x(my_function), not check_x(my_function(...)))")
     args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]  # an in-place answer must not corrupt ours
     try:
         out = fn(*args)

@@ -12,7 +12,7 @@ _BATCH = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [1000.0, 999.0, -1000.0], [
 # is not enough: exp(800) overflows). 4 x 3, so N != C.
 
 
-def check_softmax_rows(fn):
+def check_softmax_rows(fn=None):
     """Exercise 01.1: ``fn(x)`` is the softmax of each row of a 2-D batch, stable for large logits."""
     out, err = _run(fn, _BATCH[:2])  # 2 x 3: N != C, so a missing keepdims cannot broadcast by luck
     if err:
@@ -44,7 +44,7 @@ def check_softmax_rows(fn):
     return _verdict(True, "rows sum to 1, each row matches npF.softmax(x, dim=-1), and logits of 1000 do not overflow.")
 
 
-def check_temperature(fn):
+def check_temperature(fn=None):
     """Exercise 01.2: ``fn(z, T)`` is softmax(z / T) over the last axis, also for a tiny T (z / T in the thousands)."""
     z = np.array([2.0, 1.0, 0.1])
     for T in (0.5, 1.0, 4.0, 0.001):
@@ -73,7 +73,7 @@ def check_temperature(fn):
     return _verdict(True, "softmax(z / T): T < 1 sharpens, T > 1 flattens the distribution.")
 
 
-def check_logits_from_probs(fn):
+def check_logits_from_probs(fn=None):
     """Exercise 01.3: ``fn(p)`` returns logits z with softmax(z) == p (any constant shift is fine)."""
     p = np.array([0.65900114, 0.24243297, 0.09856589])
     out, err = _run(fn, p)

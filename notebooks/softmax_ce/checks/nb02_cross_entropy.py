@@ -8,7 +8,7 @@ from .. import functional as npF
 from ._harness import _number, _run, _verdict
 
 
-def check_cross_entropy_onehot(fn):
+def check_cross_entropy_onehot(fn=None):
     """Exercise 02.1: ``fn(y, p)`` is the mean over the batch of −Σ_c y log p, for one-hot y of shape (N, C).
 
     N = 4 samples and C = 3 classes differ on purpose: with N = C, summing over the wrong axis or dividing by C
@@ -47,7 +47,7 @@ def check_cross_entropy_onehot(fn):
                            f"{np.round(per_sample, 4).tolist()}")
 
 
-def check_cross_entropy_from_logits(fn):
+def check_cross_entropy_from_logits(fn=None):
     """Exercise 02.2: ``fn(z, y)`` is −log softmax(z)[y] for one logit vector z and a class index y, without overflow."""
     cases = [(np.array([2.0, 1.0, 0.1]), 0), (np.array([0.5, 2.0, 0.3]), 0), (np.array([1000.0, 0.0, -1000.0]), 1)]
     for z, y in cases:
@@ -75,7 +75,7 @@ def check_cross_entropy_from_logits(fn):
     return _verdict(True, "0.4170 and 1.8406 as in torch, and a finite 1000.0 for logits of ±1000.")
 
 
-def check_true_class_probability(p):
+def check_true_class_probability(p=None):
     """Exercise 02.3: the probability of the true class that gives a cross-entropy of exactly 1.0."""
     p, err = _number(p)
     if err:

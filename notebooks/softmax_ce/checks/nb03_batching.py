@@ -13,7 +13,7 @@ _CE_LOGITS = np.vstack([_LOGITS, [[1000.0, 0.0, -1000.0]]])  # the last row need
 _CE_TARGETS = np.append(_TARGETS, 1)
 
 
-def check_batch_cross_entropy(fn):
+def check_batch_cross_entropy(fn=None):
     """Exercise 03.1: ``fn(logits, targets, reduction)`` for (N, C) logits, (N,) int targets, all 3 reductions."""
     for reduction in ("none", "sum", "mean"):
         with np.errstate(all="ignore"):
@@ -48,7 +48,7 @@ def check_batch_cross_entropy(fn):
     return _verdict(True, "per-sample losses, their sum and their mean all match npF.cross_entropy.")
 
 
-def check_accuracy(fn):
+def check_accuracy(fn=None):
     """Exercise 03.2: ``fn(logits, targets)`` is the fraction of rows whose argmax equals the target."""
     out, err = _run(fn, _LOGITS, _TARGETS)
     if err:
@@ -75,7 +75,7 @@ def check_accuracy(fn):
     return _verdict(True, f"accuracy {want:.4f}: 3 of 4 rows have their largest logit at the true class.")
 
 
-def check_combine_means(fn):
+def check_combine_means(fn=None):
     """Exercise 03.3: ``fn(means, sizes)`` turns per-micro-batch mean losses into the full-batch mean."""
     means, sizes = np.array([0.5, 2.0, 1.0]), np.array([4, 1, 3])
     out, err = _run(fn, means, sizes)

@@ -6,7 +6,7 @@ from .. import functional as npF
 from ._harness import _mismatch, _run, _same, _shape_msg, _verdict
 
 
-def check_softmax_jacobian(fn):
+def check_softmax_jacobian(fn=None):
     """Exercise 06.1: ``fn(z)`` is the C × C Jacobian ∂p_i/∂z_j = p_i (δ_ij − p_j) of softmax at a 1-D z."""
     for z in (np.array([2.0, 1.0, 0.1]), np.array([0.5, -1.0, 3.0, 0.0, 2.0])):
         out, err = _run(fn, z)
@@ -36,7 +36,7 @@ _GRAD_Z = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [0.0, 0.0, 4.0], [1.0, -1.
 _GRAD_T = np.array([0, 0, 2, 1])
 
 
-def check_cross_entropy_grad(fn):
+def check_cross_entropy_grad(fn=None):
     """Exercise 06.2: ``fn(logits, targets)`` is ∂ mean-cross-entropy / ∂ logits = (softmax(Z) − Y) / N."""
     out, err = _run(fn, _GRAD_Z, _GRAD_T)
     if err:
@@ -64,7 +64,7 @@ def check_cross_entropy_grad(fn):
     return _verdict(False, _mismatch(out, want))
 
 
-def check_bce_grad(fn):
+def check_bce_grad(fn=None):
     """Exercise 06.3: ``fn(x, y)`` is ∂ mean-BCE-with-logits / ∂ x = (σ(x) − y) / x.size."""
     x = np.array([[2.0, -1.0], [0.0, 30.0], [-30.0, 0.5]])
     y = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 1.0]])

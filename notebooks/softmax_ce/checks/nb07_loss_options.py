@@ -8,7 +8,7 @@ from .. import functional as npF
 from ._harness import _run, _same, _shape_msg, _verdict
 
 
-def check_weighted_mean(fn):
+def check_weighted_mean(fn=None):
     """Exercise 07.1: ``fn(logits, targets, weight)`` is cross_entropy(..., weight=weight) with reduction='mean'."""
     z = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [0.1, 0.2, 3.9], [1.0, 0.0, -1.0], [0.0, 3.0, 0.0]])
     t = np.array([0, 0, 2, 1, 1])
@@ -36,7 +36,7 @@ def check_weighted_mean(fn):
     return _verdict(True, f"{want:.4f} = Σ w[y_n] ℓ_n / Σ w[y_n].")
 
 
-def check_smooth_targets(fn):
+def check_smooth_targets(fn=None):
     """Exercise 07.2: ``fn(targets, num_classes, eps)`` is (1 − ε) onehot + ε / C, shape (N, C)."""
     t, c, eps = np.array([0, 2, 1, 2, 3]), 4, 0.2
     out, err = _run(fn, t, c, eps)
@@ -63,7 +63,7 @@ def check_smooth_targets(fn):
     return _verdict(False, f"for target 0 expected {np.round(want[0], 4).tolist()}, got {np.round(out[0], 4).tolist()}")
 
 
-def check_pos_weight(fn):
+def check_pos_weight(fn=None):
     """Exercise 07.3: ``fn(Y)`` is the per-label pos_weight #negatives / #positives for a 0/1 matrix Y (N, C)."""
     Y = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 0], [0, 1, 1], [0, 0, 1], [0, 0, 1], [0, 0, 0], [0, 0, 1]], dtype=float)
     out, err = _run(fn, Y)

@@ -14,7 +14,7 @@ def _sgd_reference(W, b, X, y, lr):
     return W - lr * dZ.T @ X, b - lr * dZ.sum(axis=0), dZ
 
 
-def check_sgd_step(fn):
+def check_sgd_step(fn=None):
     """Exercise 08.1: ``fn(W, b, X, y, lr)`` returns (W, b) after one SGD step on the mean cross-entropy of softmax(X Wᵀ + b)."""
     rng = np.random.default_rng(8)
     W, b = rng.normal(size=(3, 2)), rng.normal(size=3)
@@ -43,7 +43,7 @@ def check_sgd_step(fn):
     return _verdict(False, f"new_b is off: expected {np.round(want_b, 4).tolist()}")
 
 
-def check_ece(fn):
+def check_ece(fn=None):
     """Exercise 08.2: ``fn(confidences, correct, n_bins)`` is the expected calibration error over equal-width bins."""
     rng = np.random.default_rng(80)
     conf = np.concatenate([rng.uniform(0.3, 1.0, size=200), [0.0, 1.0, 1.0, 0.5, 0.7]])  # exact 0, 1 and bin edges
@@ -83,7 +83,7 @@ def _temperature_case():
     return logits, labels, Ts
 
 
-def check_best_temperature(fn):
+def check_best_temperature(fn=None):
     """Exercise 08.3: ``fn(logits, labels, Ts)`` is the T in ``Ts`` whose softmax(logits / T) has the lowest mean NLL."""
     logits, labels, Ts = _temperature_case()
     out, err = _run(fn, logits, labels, Ts)

@@ -13,7 +13,7 @@ _TRAP_TARGETS = (np.array([0, 1, 2, 0]), np.array([0, -100, 2, -100]), np.array(
                  np.array([-100, -100, -100, -100]))
 
 
-def check_safe_mean_loss(fn):
+def check_safe_mean_loss(fn=None):
     """Exercise 10.1: ``fn(logits, targets)`` is the mean cross-entropy over the targets that are not -100, and 0.0 (not nan)
     when every target is -100."""
     for t in _TRAP_TARGETS:
@@ -44,7 +44,7 @@ def check_safe_mean_loss(fn):
     return _verdict(True, "the mean over counted targets, as CrossEntropyLoss computes it, and 0.0 instead of nan for an all-padding batch.")
 
 
-def check_onehot_to_indices(fn):
+def check_onehot_to_indices(fn=None):
     """Exercise 10.2: ``fn(Y)`` turns one-hot (or label-smoothed) rows, shape (N, C), into int64 class indices, shape (N,).
 
     uint8 is accepted too: ``F.cross_entropy`` takes Long or Byte class indices, and rejects int32 and the other integers."""
@@ -90,7 +90,7 @@ def check_onehot_to_indices(fn):
     return _verdict(True, "argmax over the classes gives int64 indices, for one-hot and for smoothed rows alike.")
 
 
-def check_prior_loss(fn):
+def check_prior_loss(fn=None):
     """Exercise 10.3: ``fn(counts)`` is the loss −Σ_c f_c log f_c of a model that predicts the class frequencies f_c = n_c / N."""
     cases = [np.array([25, 25, 25, 25]), np.array([90, 10]), np.array([50, 30, 20, 0])]
     for counts in cases:
@@ -124,7 +124,7 @@ def check_prior_loss(fn):
     return _verdict(True, "−Σ f log f: log 4 = 1.3863 for four balanced classes, only 0.3251 for a 90/10 split.")
 
 
-def check_smoothing_conversion(fn):
+def check_smoothing_conversion(fn=None):
     """Exercise 10.4: ``fn(eps, num_classes)`` is the PyTorch ``label_smoothing`` that gives the targets of the ε/(C − 1) convention."""
     for eps, c in ((0.1, 3), (0.2, 10), (0.1, 2)):
         out, err = _run(fn, eps, c)
