@@ -54,13 +54,32 @@ def float_doubled(match):
     return repr(2 * float(match.group(1)))
 
 
+def answer_lines(source):
+    """Line numbers (0-based) of the answer: the functions and assignments the checker call receives, not a
+    solution's demonstration around them."""
+    import ast
+
+    tree = ast.parse(source)
+    calls = [node.test for node in tree.body if isinstance(node, ast.Assert) and isinstance(node.test, ast.Call)
+             and getattr(node.test.func, "id", "").startswith("check_")]
+    given = {n.id for call in calls for n in ast.walk(call) if isinstance(n, ast.Name)}
+    lines = set()
+    for node in tree.body:
+        names = {node.name} if isinstance(node, ast.FunctionDef) else \
+            {t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)}
+        if names & given:
+            lines.update(range(node.lineno - 1, node.end_lineno))
+    return lines
+
+
 def mutants(source):
-    """[(description, mutated source)]: one change at one site, never in comments or the checker call."""
+    """[(description, mutated source)]: one change at one site of the answer, never in comments or the checker call."""
     lines = source.splitlines()
     found = []
+    answer = answer_lines(source)
     for number, line in enumerate(lines):
         code = line.split("#")[0]
-        if not code.strip() or "check_" in code or code.lstrip().startswith(("def ", "import ", "from ")):
+        if number not in answer or not code.strip() or "check_" in code or code.lstrip().startswith(("def ", "import ", "from ")):
             continue
         for name, pattern, replacement in OPERATORS:
             for match in re.finditer(pattern, code):
@@ -87,9 +106,10 @@ def exercises():
     return found
 
 
-# Solutions that need more of their notebook than its imports (data made in earlier cells): their mutants would
-# all fail with a NameError, which proves nothing, so they are left to nbval and the hand-written corpus.
-NEEDS_THE_NOTEBOOK = {"10.4": "uses the logits Z of trap 14"}
+# Solutions that need more of their notebook than its imports, and cannot run without it (none today: a statement
+# that uses data of earlier cells, such as 10.4's demonstration on trap 11's logits Z, is left out of the mutant
+# runs by `runnable`, and the function and its checker call remain).
+NEEDS_THE_NOTEBOOK = {}
 
 # Mutants that compute the same thing as the solution on every input, with the reason.
 EQUIVALENT = {
@@ -102,6 +122,27 @@ EQUIVALENT = {
 }
 
 
+def runnable(source, known):
+    """``source`` without the top-level statements that use names neither ``known`` nor bound earlier in the cell
+    (a solution's demonstration on data of earlier cells); the definitions and the checker call stay."""
+    import ast
+    import builtins
+
+    tree = ast.parse(source)
+    bound = set(known) | set(dir(builtins))
+    kept = []
+    for node in tree.body:
+        loaded = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        stored = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            stored.add(node.name)
+            loaded = set()  # a body's names are looked up when it runs
+        if loaded <= bound | stored:
+            kept.append(node)
+            bound |= stored
+    return ast.unparse(ast.Module(body=kept, type_ignores=[]))
+
+
 def run(source, imports):
     """'killed', 'survived', 'invalid' (the mutant does not run before the checker) or 'crash: ...'."""
     namespace = {}
@@ -109,7 +150,7 @@ def run(source, imports):
         warnings.simplefilter("ignore")  # mutants divide by zero and overflow: that is what they are for
         exec(imports, namespace)
         try:
-            exec(compile(source, "<mutant>", "exec"), namespace)
+            exec(compile(runnable(source, namespace), "<mutant>", "exec"), namespace)
         except AssertionError:
             return "killed"
         except Exception as err:
