@@ -424,11 +424,11 @@ def test_sgd_accepts_a_pytorch_answer_that_requires_grad(in_place, capsys):
     assert checks.check_sgd_step(lambda *a: sgd_torch(*a, in_place=in_place)) is True, capsys.readouterr().out
 
 
-ODD_RETURNS = [("0", "string '0'"), ({}, "dict"), ([1.0, "a"], "string 'a'"), ([[1.0], [1.0, 2.0]], "not an array"),
+ODD_RETURNS = [(torch.ones(3, device="meta"), "cannot be read"), ("0", "string '0'"), ({}, "dict"), ([1.0, "a"], "string 'a'"), ([[1.0], [1.0, 2.0]], "not an array"),
                (None, "return"), ({1.0}, "set")]
 
 
-@pytest.mark.parametrize("value, words", ODD_RETURNS, ids=[w for _, w in ODD_RETURNS])
+@pytest.mark.parametrize("value, words", ODD_RETURNS, ids=[w for _, w in ODD_RETURNS])  # meta: no data, like a lost GPU
 def test_any_return_value_gets_a_message_not_a_crash(value, words, capsys):
     for checker in (checks.check_softmax_rows, checks.check_cross_entropy_onehot):
         assert checker(lambda *args: value) is False
@@ -817,3 +817,11 @@ def test_each_notebook_has_its_checker_module():
         assert used, notebook.name
         for name in used:
             assert getattr(module, name, None) is getattr(checks, name), f"{name} (used in {notebook.name}) belongs in {module.__name__}"
+
+
+@pytest.mark.parametrize("checker", FUNCTION_CHECKERS, ids=[c.__name__ for c in FUNCTION_CHECKERS])
+def test_a_tensor_without_data_gets_a_message(checker, capsys):
+    """A tensor whose values cannot be read (a meta tensor; on a machine with a GPU, the same path serves CUDA
+    tensors, which .cpu() reads) is answered, not a crash."""
+    assert checker(lambda *args: torch.ones(3, device="meta")) is False
+    assert capsys.readouterr().out.startswith("Not yet: ")

@@ -32,7 +32,10 @@ def _numbers(value):
     if isinstance(value, (dict, set)):
         return None, f"your function returned a {type(value).__name__}, not numbers (an array, a tensor or a number)"
     if hasattr(value, "detach"):  # a torch tensor: leave autograd and the GPU behind
-        value = value.detach().cpu().numpy()
+        try:
+            value = value.detach().cpu().numpy()
+        except Exception as err:  # a meta tensor, a strange subclass...: say so
+            return None, f"your function returned a tensor whose values cannot be read ({type(err).__name__}: {err})"
     elif isinstance(value, (list, tuple)):
         parts = [_numbers(v) for v in value]
         if any(err for _, err in parts):

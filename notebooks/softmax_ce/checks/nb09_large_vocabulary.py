@@ -20,7 +20,7 @@ def check_merge_stats(fn=None):
             return _verdict(False, f"for blocks ({m1}, {s1}) and ({m2}, {s2}): {err}")
         try:
             m, s = (float(v) for v in out)
-        except (TypeError, ValueError):
+        except Exception:  # anything that is not two numbers (also tensors without data): a message, not a crash
             return _verdict(False, "return the pair (m, s)")
         want_m, want_s = (float(v) for v in merge_logsumexp_stats(np.float64(m1), np.float64(s1), np.float64(m2), np.float64(s2)))
         if not _close(m, want_m):  # float32 answers (a torch tensor) are right too
@@ -44,7 +44,7 @@ def check_chunk_rows(fn=None):
         want = max(1, int(budget * 2**20 // (v * nbytes)))
         try:
             got = int(out)
-        except (TypeError, ValueError, OverflowError):
+        except Exception:  # "many", inf, a tensor without data...: a message, not a crash
             return _verdict(False, f"expected a whole number of rows, got {out!r}")
         if got != out:
             return _verdict(False, f"expected a whole number of rows, got {out}: round down")
