@@ -764,6 +764,47 @@ LEARNERS.update({
 })
 
 
+def ece_binned(binner):
+    """ECE with the learner's own binning of the confidences (``binner(conf, n_bins)`` -> bin index per sample)."""
+    def ece(conf, correct, n_bins):
+        idx, total = binner(conf, n_bins), 0.0
+        for b in range(n_bins):
+            in_bin = idx == b
+            if in_bin.any():
+                total += in_bin.mean() * abs(correct[in_bin].mean() - conf[in_bin].mean())
+        return total
+    return ece
+
+
+def ece_drops_zero(conf, correct, n_bins):  # Guo et al.'s loop as often written: (lo, hi] with no place for 0
+    return ece_binned(lambda c, n: np.where(c == 0, -1, np.ceil(c * n) - 1))(conf, correct, n_bins)
+
+
+# A second reading, as a tough learner (a review): answers that slipped through or got a misleading hint
+MORE_WRONG = {
+    checks.check_ece: [(ece_binned(lambda c, n: (c * n).astype(int)), "is a confidence of exactly 1.0"),
+                       (ece_binned(lambda c, n: np.digitize(c, np.linspace(0, 1, n + 1)[1:-1])), "(b/B, (b+1)/B]"),
+                       (ece_drops_zero, "or of 0, counted")],
+    checks.check_smooth_targets: [(lambda t, c, e: np.eye(t.max() + 1)[t] * (1 - e) + e / c, "num_classes is 4")],
+    checks.check_best_temperature: [(lambda z, t, Ts: np.sort(Ts)[int(np.argmin([ce_loop(z / T, t, "mean") for T in Ts]))],
+                                     "another candidate does better")],
+    checks.check_overflow_threshold: [(88.725, "lower")],
+    checks.check_chunk_rows: [(lambda v, b, mb: max(1, (int(mb) << 20) // (v * b)), "expected 12 rows")],
+    checks.check_onehot_to_indices: [(lambda Y: np.round(Y @ np.arange(Y.shape[1])).astype(np.int64), "expected")],
+    checks.check_log_softmax_rows: [(lambda x: x - x.max() - np.log(np.exp(x - x.max()).sum(1, keepdims=True)), "one max for the whole array")],
+    checks.check_accuracy: [(lambda x, t: (x.argmax(1) == t).sum() // len(t), "integer division")],
+    checks.check_combine_means: [(lambda m, n: (m * n).sum() // n.sum(), "integer division")],
+    checks.check_bce_with_logits: [(lambda x, y: np.mean(np.logaddexp(0, -y * x)), "labels ±1")],
+    checks.check_softmax_rows: [(lambda x: torch.softmax(torch.tensor(x), dim=1).bfloat16(), ".float() first")],
+}
+for _checker, _answers in MORE_WRONG.items():
+    LEARNERS.setdefault(_checker, {"right": [], "wrong": []})["wrong"] += _answers
+LEARNERS[checks.check_loss_choice]["right"] += [
+    {k: v.lower().removesuffix("loss") for k, v in CHOICE.items()},  # "bcewithlogits", "crossentropy"
+    {k: getattr(torch.nn.functional, {"BCEWithLogitsLoss": "binary_cross_entropy_with_logits", "CrossEntropyLoss": "cross_entropy"}[v])
+     for k, v in CHOICE.items()}]
+
+
 # The corpus's tests come last: parametrize reads LEARNERS when each test is defined
 
 

@@ -35,7 +35,8 @@ def _numbers(value):
         try:
             value = value.detach().cpu().numpy()
         except Exception as err:  # a meta tensor, a strange subclass...: say so
-            return None, f"your function returned a tensor whose values cannot be read ({type(err).__name__}: {err})"
+            hint = ": NumPy has no bfloat16, convert with .float() first" if "BFloat16" in str(err) else ""
+            return None, f"your function returned a tensor whose values cannot be read ({type(err).__name__}: {err}){hint}"
     elif isinstance(value, (list, tuple)):
         parts = [_numbers(v) for v in value]
         if any(err for _, err in parts):
@@ -45,6 +46,16 @@ def _numbers(value):
         return np.asarray(value, dtype=np.float64), None
     except Exception:  # ragged lists, objects, ...: say what it was
         return None, f"your function returned {type(value).__name__}, not an array of numbers"
+
+
+def _is_integer(value):
+    """Whether a learner's result is an integer number or array (the sign of `//` where a fraction is due)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and (getattr(dtype, "kind", None) in ("i", "u") or str(dtype).startswith(("torch.int", "torch.uint")))
 
 
 def _run(fn, *args, as_array=True):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import functional as npF
-from ._harness import _number, _run, _verdict
+from ._harness import _expected_got, _number, _run, _verdict
 
 
 def check_cross_entropy_onehot(fn=None):
@@ -71,7 +71,7 @@ def check_cross_entropy_from_logits(fn=None):
         if math.isclose(float(out), want / math.log(10), rel_tol=1e-6) or math.isclose(float(out), want / math.log(2), rel_tol=1e-6):
             return _verdict(False, "you used log10 or log2; cross-entropy uses the natural log (np.log)")
         if not math.isclose(float(out), want, rel_tol=1e-6):
-            return _verdict(False, f"for z={z.tolist()}, y={y} expected {want:.4f}, got {float(out):.4f}")
+            return _verdict(False, _expected_got(f"for z={z.tolist()}, y={y}", want, float(out)))
     return _verdict(True, "0.4170 and 1.8406 as in torch, and a finite 1000.0 for logits of ±1000.")
 
 

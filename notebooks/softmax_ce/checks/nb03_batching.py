@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import functional as npF
-from ._harness import _run, _same, _shape_msg, _verdict
+from ._harness import _is_integer, _numbers, _run, _same, _shape_msg, _verdict
 
 _LOGITS = np.array([[0.1, 0.2, 3.9], [1.2, 0.1, 0.3], [0.3, 2.2, 0.2], [0.9, 0.2, 0.1]])
 _TARGETS = np.array([2, 0, 1, 2])
@@ -50,7 +50,8 @@ def check_batch_cross_entropy(fn=None):
 
 def check_accuracy(fn=None):
     """Exercise 03.2: ``fn(logits, targets)`` is the fraction of rows whose argmax equals the target."""
-    out, err = _run(fn, _LOGITS, _TARGETS)
+    raw, err = _run(fn, _LOGITS, _TARGETS, as_array=False)
+    out, err = (None, err) if err else _numbers(raw)
     if err:
         if "broadcast" in err:
             err += " (your predictions and the targets differ in shape: one argmax per row, over the classes, axis=1)"
@@ -63,6 +64,8 @@ def check_accuracy(fn=None):
     if out.shape != ():
         return _verdict(False, f"expected one number, got shape {out.shape}")
     got = float(out)
+    if _is_integer(raw) and got == math.floor(want) != want:
+        return _verdict(False, f"{got:g} is {want} rounded down: `//` is integer division; divide with /")
     for value, hint in ((want * n, "that is the number of correct rows; accuracy is the fraction (divide by N)"),
                         (100 * want, "that is a percentage; return the fraction, between 0 and 1"),
                         (want * n / c, "you divided by the number of classes C; divide by the number of rows N"),
@@ -78,13 +81,16 @@ def check_accuracy(fn=None):
 def check_combine_means(fn=None):
     """Exercise 03.3: ``fn(means, sizes)`` turns per-micro-batch mean losses into the full-batch mean."""
     means, sizes = np.array([0.5, 2.0, 1.0]), np.array([4, 1, 3])
-    out, err = _run(fn, means, sizes)
+    raw, err = _run(fn, means, sizes, as_array=False)
+    out, err = (None, err) if err else _numbers(raw)
     if err:
         return _verdict(False, err)
     want = float((means * sizes).sum() / sizes.sum())
     if out.shape != ():
         return _verdict(False, f"expected one number, got shape {out.shape}")
     got = float(out)
+    if got == math.floor(want) != want:  # e.g. (m * n).sum() // n.sum(): 0.0 for 0.875
+        return _verdict(False, f"{got:g} is {want} rounded down: `//` is integer division; divide with /")
     for value, hint in ((float(means.mean()), "that is the mean of the means; a micro-batch of 1 sample must not count as much as one of 4"),
                         (float((means * sizes).sum()), "that is the total loss of all samples; divide it by how many samples there are"),
                         (float((means * sizes).sum() / len(sizes)), "divide by the number of samples Σ n_k, not by the number of micro-batches"),

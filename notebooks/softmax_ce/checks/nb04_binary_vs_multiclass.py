@@ -29,7 +29,9 @@ def check_bce_with_logits(fn=None):
     swapped = float(npF.binary_cross_entropy_with_logits(x, 1 - y))
     for value, hint in ((-want, "the sign is flipped: the loss is −[y log σ(x) + (1 − y) log(1 − σ(x))], which is >= 0"),
                         (float(per_sample.sum()), "that is the sum over the samples; return the mean"),
-                        (swapped, "the two terms are swapped: for y = 1 the loss is −log σ(x), for y = 0 it is −log(1 − σ(x))")):
+                        (swapped, "the two terms are swapped: for y = 1 the loss is −log σ(x), for y = 0 it is −log(1 − σ(x))"),
+                        (float(np.mean(np.logaddexp(0, -y * x))),
+                         "log(1 + e^(−y·x)) is the loss for labels ±1; these labels are 0 and 1 (map them: 2y − 1)")):
         if math.isclose(float(out), value, rel_tol=1e-6):
             return _verdict(False, hint)
     if float(out) < want - 1:
@@ -61,7 +63,10 @@ def check_loss_choice(answers=None):
         answer = answers[task]
         if isinstance(answer, type) or hasattr(answer, "forward"):  # the class nn.X itself, or an instance nn.X()
             answer = answer.__name__ if isinstance(answer, type) else type(answer).__name__
+        elif callable(answer):  # F.binary_cross_entropy_with_logits, F.cross_entropy...
+            answer = getattr(answer, "__name__", str(answer))
         got = str(answer).strip().removesuffix("()").split(".")[-1]  # "torch.nn.X()", "nn.X" or "X"
+        got = _SPELLINGS.get(got.lower().replace("_", "").removesuffix("loss"), got)  # "bcewithlogits", F's names
         if task == "spam or not spam" and got == "CrossEntropyLoss":
             two_logits = True  # also right: two logits + CrossEntropyLoss = one logit + BCEWithLogitsLoss (section 3)
             continue
@@ -74,6 +79,10 @@ def check_loss_choice(answers=None):
 
 
 LOSS_TASKS = tuple(_LOSS_CHOICE)
+# Other spellings of the same losses (any case, with or without "Loss", and torch.nn.functional's names)
+_SPELLINGS = {"bcewithlogits": "BCEWithLogitsLoss", "binarycrossentropywithlogits": "BCEWithLogitsLoss",
+              "crossentropy": "CrossEntropyLoss", "bce": "BCELoss", "binarycrossentropy": "BCELoss", "nll": "NLLLoss",
+              "mse": "MSELoss"}
 
 
 def check_sigmoid_logit(fn=None):

@@ -38,7 +38,7 @@ def check_weighted_mean(fn=None):
 
 def check_smooth_targets(fn=None):
     """Exercise 07.2: ``fn(targets, num_classes, eps)`` is (1 − ε) onehot + ε / C, shape (N, C)."""
-    t, c, eps = np.array([0, 2, 1, 2, 3]), 4, 0.2
+    t, c, eps = np.array([0, 2, 1, 2, 0]), 4, 0.2  # class 3 is in no target: num_classes cannot be guessed from t
     out, err = _run(fn, t, c, eps)
     if err:
         return _verdict(False, err)
@@ -46,6 +46,9 @@ def check_smooth_targets(fn=None):
     want = (1 - eps) * onehot + eps / c
     if _same(out, want.T):
         return _verdict(False, "transposed: one row per target, shape (N, C)")
+    if np.shape(out) == (len(t), t.max() + 1):
+        return _verdict(False, f"you made {t.max() + 1} columns from the targets, but num_classes is {c}: a class that no "
+                               "target uses still gets its ε/C (np.eye(num_classes), F.one_hot(t, num_classes))")
     if msg := _shape_msg(out, want):
         return _verdict(False, msg + " (N, C)")
     if _same(out, want):

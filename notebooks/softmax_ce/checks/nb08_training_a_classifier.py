@@ -46,9 +46,12 @@ def check_sgd_step(fn=None):
 def check_ece(fn=None):
     """Exercise 08.2: ``fn(confidences, correct, n_bins)`` is the expected calibration error over equal-width bins."""
     rng = np.random.default_rng(80)
-    conf = np.concatenate([rng.uniform(0.3, 1.0, size=200), [0.0, 1.0, 1.0, 0.5, 0.7]])  # exact 0, 1 and bin edges
-    correct = rng.random(205) < np.where(conf > 0.6, conf ** 3, np.sqrt(conf))  # under- and overconfident bins
-    for n_bins in (7, 10):
+    conf = np.concatenate([rng.uniform(0.3, 1.0, size=200), [0.0, 1.0, 1.0, 0.5, 0.7, 0.6, 0.625, 0.625]])  # 0, 1, edges
+    correct = rng.random(208) < np.where(conf > 0.6, conf ** 3, np.sqrt(conf))  # under- and overconfident bins
+    correct[205:] = [True, True, True]  # 0.6 and 0.625 are right: moved to the next bin they change its gap
+    correct[200:203] = [True, False, False]  # a confidence of 0 that is right, of 1.0 that is wrong: dropping or moving
+    # them changes the ECE, and so does moving 0.6, between bins whose gaps differ in sign: [lo, hi) bins show
+    for n_bins in (7, 10, 8):  # 0.625 = 5/8 is an exact edge in binary: [lo, hi) bins move it
         out, err = _run(fn, conf, correct, n_bins)
         if err:
             return _verdict(False, err)
@@ -78,8 +81,8 @@ def _temperature_case():
     logits = 4.0 * rng.normal(size=(300, 4))
     probs = npF.softmax(logits / 2.5, dim=1)
     labels = np.array([rng.choice(4, p=row) for row in probs])
-    Ts = np.array([1.5, 3.5, 1.2, 2.5, 50.0, 2.0, 5.0])  # unsorted; the best (2.5) is not first, its index (3) is no candidate,
-    # the worst (50) is not the best of softmax(z * T) (1.2): each mistake gives its own number
+    Ts = np.array([3.5, 2.5, 1.5, 1.2, 50.0, 2.0, 5.0])  # unsorted; the best (2.5) is not first, its index (1) is no
+    # candidate nor the sorted list's entry there (1.5), the worst (50) is not the best of softmax(z * T) (1.2)
     return logits, labels, Ts
 
 

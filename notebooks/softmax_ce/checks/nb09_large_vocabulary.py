@@ -36,7 +36,7 @@ def check_merge_stats(fn=None):
 
 def check_chunk_rows(fn=None):
     """Exercise 09.2: ``fn(vocab_size, bytes_per_number, budget_mb)`` is the most rows whose logits fit the budget."""
-    cases = [(32768, 4, 32), (128000, 2, 100), (256000, 4, 1), (50257, 4, 64), (262144, 4, 0.5)]
+    cases = [(32768, 4, 32), (128000, 2, 100), (256000, 4, 1), (50257, 4, 64), (262144, 4, 0.5), (32768, 4, 1.5)]  # 1.5 MB: 12 rows, not 8
     for v, nbytes, budget in cases:
         out, err = _run(fn, v, nbytes, budget, as_array=False)
         if err:
