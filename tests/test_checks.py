@@ -866,3 +866,13 @@ def test_a_tensor_without_data_gets_a_message(checker, capsys):
     tensors, which .cpu() reads) is answered, not a crash."""
     assert checker(lambda *args: torch.ones(3, device="meta")) is False
     assert capsys.readouterr().out.startswith("Not yet: ")
+
+
+@pytest.mark.parametrize("checker, answer", [
+    (checks.check_softmax_rows, lambda x: npF.softmax(np.squeeze(x), dim=-1)),
+    (checks.check_batch_cross_entropy, lambda x, t, r: npF.cross_entropy(np.squeeze(x), np.squeeze(t), reduction=r)),
+], ids=["softmax_rows", "batch_cross_entropy"])
+def test_a_batch_of_one_keeps_its_axis(checker, answer, capsys):
+    """N = 1: an answer that squeezes the batch axis away is right for N > 1 only."""
+    assert checker(answer) is False
+    assert "batch of one" in capsys.readouterr().out

@@ -26,6 +26,12 @@ def check_softmax_rows(fn=None):
         if not np.allclose(out.sum(axis=-1), 1):
             return _verdict(False, f"rows should sum to 1 but sum to {np.round(out.sum(axis=-1), 4).tolist()}")
         return _verdict(False, f"rows sum to 1 but the values differ: for [2.0, 1.0, 0.1] expected {np.round(want[0], 4).tolist()}")
+    one, err = _run(fn, _BATCH[:1])  # a batch of one row, shape (1, C): squeeze() and friends lose its axis
+    if err:
+        return _verdict(False, f"for a batch of one row, shape (1, 3): {_broadcast_hint(err)}")
+    if np.shape(one) != (1, 3):
+        return _verdict(False, f"a batch of one row, shape (1, 3), must stay (1, 3); got {np.shape(one)} "
+                               "(did a squeeze() or x[0] drop the batch axis?)")
     with np.errstate(all="ignore"):
         big, err = _run(fn, _BATCH)
     if err:

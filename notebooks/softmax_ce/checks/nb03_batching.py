@@ -45,6 +45,12 @@ def check_batch_cross_entropy(fn=None):
         if reduction == "sum" and _same(out, per_sample.mean()):
             return _verdict(False, "reduction='sum' returned the mean; add the per-sample losses up")
         return _verdict(False, f"with reduction={reduction!r} expected {np.round(want, 4).tolist()}, got {np.round(out, 4).tolist()}")
+    one, err = _run(fn, _CE_LOGITS[:1], _CE_TARGETS[:1], "none")  # N = 1: the batch axis must survive
+    if err:
+        return _verdict(False, f"for a batch of one sample, shape (1, 3): {err}")
+    if np.shape(one) != (1,):
+        return _verdict(False, f"for a batch of one sample, reduction='none' must give shape (1,), got {np.shape(one)} "
+                               "(a squeeze() or x[0] dropped the batch axis?)")
     return _verdict(True, "per-sample losses, their sum and their mean all match npF.cross_entropy.")
 
 
