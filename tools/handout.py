@@ -10,6 +10,10 @@ Writes, for each of handout/student/ and handout/instructor/:
 Student pages have no cells tagged `solution`; instructor pages keep them, marked "Solution".
 handout/student/notebooks/ also holds the notebooks to hand out: solution cells removed, exercise outputs cleared,
 with the helper package and the images they need.
+
+Nothing else is touched: each edition is built in OUT/.EDITION.partial and swapped in for OUT/EDITION only when
+it is complete, and only when OUT/EDITION was made by this tool (it holds the file .made-by-tools-handout); other
+files in OUT (handout/screenshots/ from the browser tests, anything of yours) stay as they are.
 """
 
 import argparse
@@ -178,9 +182,34 @@ def first_goal(nb):
     return re.sub(r"[`*$]", "", match.group(1)).rstrip(";.") if match else ""
 
 
+MARK = ".made-by-tools-handout"  # in every edition folder this tool writes: the proof it may replace it
+
+
 def build_version(version, notebooks, out, pdf):
-    folder = out / version
-    folder.mkdir(parents=True)
+    """Build one edition into ``out``/.``version``.partial, then swap it in for ``out``/``version``."""
+    final, staging, old = out / version, out / f".{version}.partial", out / f".{version}.old"
+    for path in (final, staging, old):
+        if path.exists() and not (path / MARK).exists():
+            raise SystemExit(f"handout: {path} is not a folder tools/handout.py made (it has no {MARK}): move it away or "
+                             f"pass another --out; nothing was changed")
+    for path in (staging, old):
+        if path.exists():
+            shutil.rmtree(path)
+    staging.mkdir(parents=True)
+    (staging / MARK).write_text("made by tools/handout.py: `make handout` replaces this folder\n", encoding="utf-8")
+    try:
+        fill_version(version, notebooks, staging, pdf)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # ours, half built; the previous edition stays
+        raise
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def fill_version(version, notebooks, folder, pdf):
     mathjax = pathlib.Path(__import__("jupyter_server_mathjax").__file__).parent / "static"
     shutil.copytree(mathjax, folder / "mathjax")
     loaded = [(path, nbformat.read(path, as_version=4)) for path in notebooks]
@@ -199,7 +228,8 @@ def build_version(version, notebooks, out, pdf):
         write_combined_page(loaded, folder / "all.html", html_exporter)
     if version == "student":
         copy_student_notebooks(loaded, folder / "notebooks")
-    return folder
+    if pdf:
+        print_pdf(folder)
 
 
 def write_combined_page(loaded, path, html_exporter):
@@ -257,8 +287,6 @@ def main(argv=None):
     parser.add_argument("--edition", choices=["student", "instructor"], help="build only this edition (default: both)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
-    if out.exists():
-        shutil.rmtree(out)
     notebooks = course_notebooks()
     make_pdf = not args.no_pdf and pathlib.Path(CHROMIUM).exists()
     if not args.no_pdf and not make_pdf:
@@ -267,7 +295,6 @@ def main(argv=None):
         folder = build_version(version, notebooks, out, make_pdf)
         pdf = ""
         if make_pdf:
-            print_pdf(folder)
             pdf = f", course.pdf {(folder / 'course.pdf').stat().st_size / 2**20:.1f} MB"
         print(f"{folder.relative_to(out.parent)}: {len(notebooks)} pages + index.html{pdf}")
     return 0
