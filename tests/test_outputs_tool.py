@@ -60,3 +60,19 @@ def test_outputs_are_the_same_as_the_stored_run_and_metadata_is_normalised(tmp_p
     assert nb["metadata"]["language_info"]["version"].count(".") == 1 and "widgets" not in nb["metadata"]
     assert all("execution" not in c["metadata"] for c in nb["cells"])
     assert first == (ROOT / "notebooks" / STORED).read_bytes(), "the stored notebook is not what make outputs writes"
+
+
+def test_cells_run_out_of_order_are_caught_before_a_commit(tmp_path, capsys):
+    """JupyterLab keeps the execution counts of cells run in any order; nbval and the tests want a top-to-bottom run.
+    The hook and --check say so, with the command that fixes it, and leave the outputs alone."""
+    path = tmp_path / "02_cross_entropy.ipynb"
+    data = json.loads((ROOT / "notebooks" / "02_cross_entropy.ipynb").read_text(encoding="utf-8"))
+    code = [c for c in data["cells"] if c["cell_type"] == "code"]
+    code[1]["execution_count"], code[2]["execution_count"] = code[2]["execution_count"], code[1]["execution_count"]
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    before = path.read_bytes()
+    assert outputs.main(["--check", str(path)]) == 1
+    assert "ran out of order" in capsys.readouterr().err
+    assert outputs.main(["--normalise-only", str(path)]) == 1
+    assert f"make outputs NB={path}" in capsys.readouterr().err
+    assert path.read_bytes() == before, "tidying must not renumber or touch outputs"

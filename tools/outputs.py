@@ -2,7 +2,8 @@
 
     python tools/outputs.py [NOTEBOOK ...]                  execute, then store outputs (default: every notebooks/NN_*.ipynb)
     python tools/outputs.py --normalise-only [NOTEBOOK ...]  tidy metadata, keep the outputs (the pre-commit hook)
-    python tools/outputs.py --check [NOTEBOOK ...]           exit 1 if a notebook's metadata is not tidy
+    python tools/outputs.py --check [NOTEBOOK ...]           exit 1 if a notebook's metadata is not tidy, or its
+                                                            cells ran out of order (tidying cannot fix that)
 
 Atomic per notebook: it is executed in memory and written only when every cell succeeded; on a failing
 cell the file is left byte-for-byte unchanged, the cell and the error are printed, and the exit code is 1.
@@ -93,18 +94,31 @@ def execute(path):
     return True
 
 
+def order_problem(nb):
+    """Why the stored outputs may not be a top-to-bottom run (execution counts not 1, 2, 3, ...), or None."""
+    counts = [c.get("execution_count") for c in nb.cells if c.cell_type == "code"]
+    if counts != list(range(1, len(counts) + 1)):
+        shown = ", ".join(str(c) for c in counts[:12]) + (", ..." if len(counts) > 12 else "")
+        return f"its code cells ran out of order or not at all (execution counts {shown})"
+    return None
+
+
 def tidy(path, check_only):
-    """Normalise ``path``'s metadata without executing it. Returns True when it was already tidy."""
+    """Normalise ``path``'s metadata without executing it. Returns True when it was already tidy and ran in order
+    (nbval and the tests expect a top-to-bottom run; only `make outputs` can make one)."""
     before = path.read_text(encoding="utf-8")
-    after = text_of(normalise(nbformat.reads(before, as_version=4)))
+    nb = normalise(nbformat.reads(before, as_version=4))
+    after = text_of(nb)
+    if problem := order_problem(nb):
+        print(f"{path}: {problem}: run `make outputs NB={path}` (a fresh kernel, top to bottom)", file=sys.stderr)
     if before == after:
-        return True
+        return problem is None
     if check_only:
         print(f"untidy {path}: run python tools/outputs.py --normalise-only {path}", file=sys.stderr)
     else:
         write_atomically(path, after)
         print(f"tidied {path}")
-    return False
+    return False  # a hook that changed a file fails, so that the tidy file is what gets committed
 
 
 def main(argv=None):
