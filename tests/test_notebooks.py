@@ -69,32 +69,36 @@ def test_stored_outputs_are_complete_and_clean(path):
         assert "np.float" not in text, "NumPy 2 scalar repr in an output: format numbers with an f-string"
         assert "<Figure size" not in text, "show plots with softmax_ce.plotting.show(fig)"
         assert not re.search(r"0x[0-9a-f]{6,}", text), "a memory address in an output"
-    assert any("image/png" in out.get("data", {}) for c in code for out in c["outputs"]), "no plot"
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert any("image/png" in out.get("data", {}) for c in code for out in c["outputs"]), (
+        "every notebook shows at least one plot (softmax_ce.plotting.show(fig)), stored by make outputs")
+    assert nb["metadata"]["kernelspec"]["name"] == "python3", "kernel python3: python tools/outputs.py --normalise-only"
     assert nb["metadata"]["language_info"]["version"].count(".") == 1, "metadata not normalised: run make outputs"
-    assert "widgets" not in nb["metadata"] and all("execution" not in c["metadata"] for c in nb["cells"])
+    assert "widgets" not in nb["metadata"] and all("execution" not in c["metadata"] for c in nb["cells"]), (
+        "widget state or timing stamps stored: python tools/outputs.py --normalise-only (the pre-commit hook does it)")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_structure_title_goals_exercises_solutions(path):
     cells = load(path)["cells"]
     first = "".join(cells[0]["source"])
-    assert cells[0]["cell_type"] == "markdown" and first.startswith(f"# {path.stem[:2]} · ")
-    assert "**What you will learn**" in first
+    assert cells[0]["cell_type"] == "markdown" and first.startswith(f"# {path.stem[:2]} · "), (
+        f"the first cell is the title, '# {path.stem[:2]} · Title' (the number of the file name, a middle dot U+00B7)")
+    assert "**What you will learn**" in first, "the title cell lists '**What you will learn**' as bullets"
     sources = ["".join(c["source"]) for c in cells]
-    assert any("## Exercises" in s for s in sources)
+    assert any("## Exercises" in s for s in sources), "the exercises come under a '## Exercises' heading"
     exercises = [i for i, s in enumerate(sources) if cells[i]["cell_type"] == "code" and "passed = check_" in s]
-    assert 2 <= len(exercises) <= 4
+    assert 2 <= len(exercises) <= 4, (f"{len(exercises)} exercises found: a notebook has 2 to 4, each a code cell with "
+                                      "`passed = check_x(...)`, followed by its solution cell (README, 'Adding a notebook')")
     for i in exercises:
         solution = cells[i + 1]
         assert "solution" in solution["metadata"].get("tags", []), f"cell {i + 1} should be the tagged solution"
-        assert "assert check_" in "".join(solution["source"])
+        assert "assert check_" in "".join(solution["source"]), f"cell {i + 1}: a solution ends with `assert check_x(...)`"
         assert solution["metadata"].get("jupyter") == {"source_hidden": True, "outputs_hidden": True}, (
             f"cell {i + 1}: a solution is folded until the student opens it (python tools/outputs.py --normalise-only)")
         assert "".join(solution["source"]).startswith("# Solution: "), (
             f"cell {i + 1}: JupyterLab shows a folded cell's first line: start solutions with a '# Solution: ' comment")
         assert output_text(cells[i]).splitlines()[-1].startswith("Not yet: "), "an unsolved exercise must say what is missing"
-        assert output_text(solution).splitlines()[-1].startswith("Correct! ")
+        assert output_text(solution).splitlines()[-1].startswith("Correct! "), f"cell {i + 1}: the solution's checker must say Correct!"
     assert not any("jupyter" in c["metadata"] for k, c in enumerate(cells) if k - 1 not in exercises), "only solutions are folded"
     assert any("Each solution is folded away" in s for s in sources), "say under '## Exercises' that solutions are folded"
     for s in sources:
