@@ -183,3 +183,63 @@ def test_files_go_to_the_workers_longest_first(request):
         (browser if path.name.startswith("test_browser_") else others).append(path)
     assert browser == [ROOT / "tests" / "test_browser_handout.py", ROOT / "tests" / "test_browser_lab.py"]
     assert sorted([*others, *NOTEBOOKS, *browser], key=root_conftest.suite_order) == [*browser, *NOTEBOOKS[::-1], *others]
+
+
+def test_nbval_fails_when_a_figure_changes(pytester):
+    """Figures are compared too (the root conftest.py, within an RMS tolerance): in one nbval run, a notebook whose
+    plot code no longer draws its stored figure fails, and the same notebook with the right code passes."""
+    import base64
+
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from softmax_ce.plotting import png_bytes
+
+    def plot_source(ys):
+        return (f"import sys\nsys.path.insert(0, {str(ROOT / 'notebooks')!r})\n"
+                "import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\nfrom softmax_ce.plotting import show\n"
+                f"fig, ax = plt.subplots(figsize=(2, 2), dpi=50)\nax.plot([0, 1], {ys})\nshow(fig)")
+
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=50)
+    ax.plot([0, 1], [0, 1])
+    stored = base64.b64encode(png_bytes(fig)).decode("ascii")
+    plt.close(fig)
+    for name, ys in (("a_same.ipynb", [0, 1]), ("b_changed.ipynb", [1, 0])):
+        nb = {"cells": [{"cell_type": "code", "execution_count": 1, "id": "plot", "metadata": {}, "source": plot_source(ys),
+                         "outputs": [{"output_type": "display_data", "metadata": {}, "data": {"image/png": stored}}]}],
+              "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+              "nbformat": 4, "nbformat_minor": 5}
+        (pytester.path / name).write_text(json.dumps(nb), encoding="utf-8")
+    result = pytester.runpytest_inprocess("--nbval", "--nbval-current-env", "-p", "no:cacheprovider", "-p", "no:xdist", "-rf",
+                                          "a_same.ipynb", "b_changed.ipynb")
+    stdout = result.stdout.str()
+    assert re.findall(r"^FAILED (\S+)", stdout, flags=re.M) == ["b_changed.ipynb::Cell"], stdout[-3000:]
+    assert "figure 1 of the cell differs by an RMS" in stdout and "make outputs" in stdout
+
+
+def test_the_figure_tolerance_forgives_rendering_noise_only(request):
+    """One pixel's worth of antialiasing passes; a moved line or a resized figure does not."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    root_conftest = request.config.pluginmanager.get_plugin(str(ROOT / "conftest.py"))
+
+    def png(array):
+        buf = io.BytesIO()
+        Image.fromarray(array.astype(np.uint8)).save(buf, format="PNG")
+        return base64.b64encode(buf.getvalue()).decode("ascii")
+
+    base = np.full((100, 100, 3), 255)
+    base[50, :, :] = 0  # a line
+    noisy = base.copy()
+    noisy[50, :10, :] = 40  # antialiasing at one end
+    moved = np.full((100, 100, 3), 255)
+    moved[60, :, :] = 0
+    assert root_conftest.figure_rms(png(base), png(noisy)) <= root_conftest.FIGURE_RMS_TOLERANCE
+    assert root_conftest.figure_rms(png(base), png(moved)) > root_conftest.FIGURE_RMS_TOLERANCE
+    assert root_conftest.figure_rms(png(base), png(base[:90])) is None
