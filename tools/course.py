@@ -18,6 +18,7 @@ pip's PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and PIP_FIND_LINKS are passed on to uv,
 
 import hashlib
 import http.client
+import io
 import json
 import os
 import pathlib
@@ -146,13 +147,13 @@ def check_ours(path):
 # ----------------------------------------------------------------------------- 3. the network
 
 
-def index_urls():
+def index_url():
     """The package index the installers will use, honouring pip's and uv's environment variables."""
     return os.environ.get("UV_DEFAULT_INDEX") or os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or PYPI
 
 
 def check_network(url=None, timeout=15):
-    url = url or index_urls()
+    url = url or index_url()
     if not url.startswith(("http://", "https://")):
         return
     try:
@@ -230,7 +231,7 @@ def download_uv(into, version):
     if hashlib.sha256(data).hexdigest() != sha256:
         raise SetupError(f"{name} from {url} does not have the SHA-256 in tools/uv-wheels.txt: not installing it")
     exe = "uv.exe" if os.name == "nt" else "uv"
-    archive = zipfile.ZipFile(__import__("io").BytesIO(data))
+    archive = zipfile.ZipFile(io.BytesIO(data))
     member = next(m for m in archive.namelist() if m.endswith(f".data/scripts/{exe}"))
     target = pathlib.Path(into) / exe
     target.write_bytes(archive.read(member))
