@@ -1,4 +1,6 @@
-"""The order in which `make test` hands files to its two workers (--dist loadfile --no-loadscope-reorder).
+"""Settings for every test run: the order of the files, the environment of the kernels, and how nbval compares.
+
+The order in which `make test` hands files to its two workers (--dist loadfile --no-loadscope-reorder).
 
 A run ends when the busier worker ends, so the longest files go first and the many short ones last, where they
 even the two workers out:
@@ -14,13 +16,12 @@ in notebooks/ where students would see a test file:
   cores spend their time waiting for each other (a 2 s cell took 25 s).
 """
 
-import base64
-import io
+import copy
 import os
 import pathlib
+import re
 
-import numpy as np  # imported here, not in figure_rms: pytester's in-process runs must not be the first to load them
-from PIL import Image
+from softmax_ce.plotting import FIGURE_RMS_TOLERANCE, figure_rms  # loaded here: pytester's in-process runs must not be first
 
 os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -46,17 +47,8 @@ def pytest_collection_modifyitems(items):
 # one, with a tolerance that survives a harmless rendering difference (another FreeType or matplotlib patch release):
 # the root-mean-square difference of the pixels, on the 0-255 scale, as matplotlib.testing.compare measures it.
 # A plot changed in code but not refreshed with `make outputs` fails its cell. `# NBVAL_IGNORE_OUTPUT` cells are not
-# compared at all (nbval skips them).
-
-FIGURE_RMS_TOLERANCE = 2.0
-
-
-def figure_rms(png_a, png_b):
-    """RMS pixel difference of two base64 PNGs (0-255), or None when their sizes differ."""
-    a, b = (np.asarray(Image.open(io.BytesIO(base64.b64decode(p))).convert("RGB"), dtype=np.float64) for p in (png_a, png_b))
-    if a.shape != b.shape:
-        return None
-    return float(np.sqrt(np.mean((a - b) ** 2)))
+# compared at all (nbval skips them). The measure and its tolerance live in softmax_ce.plotting (make_images.py uses
+# them too).
 
 
 def compare_figures(test, ref):
@@ -75,6 +67,32 @@ def compare_figures(test, ref):
     return problems
 
 
+# ----------------------------------------------------------------------------- full-precision floats
+# A float printed in full (its repr: 0.35667494393873245, as 02 prints the seed tutorials' numbers on purpose) can
+# differ in its last digits on another CPU or libm. Such numbers, 9 or more decimals, are compared to 7 significant
+# digits; everything printed with a fixed precision (:.4f) is compared exactly. The seeds' exact text is checked by
+# tests/course/test_notebooks.py on the stored outputs.
+
+FULL_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d{9,}(?:e[+-]?\d+)?(?![\w.])")
+
+
+def seven_digits(text):
+    """``text`` with every float of 9 or more decimals rounded to 7 significant digits."""
+    return FULL_FLOAT.sub(lambda m: f"{float(m.group()):.7g}", text)
+
+
+def rounded(outputs):
+    """Copies of a cell's outputs with full-precision floats rounded (stream text and text/plain)."""
+    out = copy.deepcopy(outputs)
+    for o in out:
+        if isinstance(o.get("text"), str):
+            o["text"] = seven_digits(o["text"])
+        data = o.get("data", {})
+        if isinstance(data.get("text/plain"), str):
+            data["text/plain"] = seven_digits(data["text/plain"])
+    return out
+
+
 def pytest_configure(config):
     try:
         from nbval.plugin import IPyNbCell
@@ -85,8 +103,11 @@ def pytest_configure(config):
     printed = IPyNbCell.compare_outputs
 
     def compare_outputs(self, test, ref, skip_compare=None):
-        same = printed(self, test, ref, skip_compare)
+        same = printed(self, rounded(test), rounded(ref), skip_compare)
         problems = compare_figures(test, ref)
+        if not same or problems:  # nbval counts cells from 0; JupyterLab shows [n]: say both, and the cell's id
+            problems.append(f"(nbval's {self.name} is the cell JupyterLab shows as [{self.cell.get('execution_count')}], "
+                            f"cell id {self.cell.get('id')})")
         self.comparison_traceback = getattr(self, "comparison_traceback", []) + problems
         return same and not problems
 

@@ -10,16 +10,14 @@ random problems (logits up to |30|) and reports the largest relative difference 
 
 import argparse
 import itertools
-import pathlib
 import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "notebooks"))
-from softmax_ce import functional as npF  # noqa: E402
-from softmax_ce import gradients as G  # noqa: E402
+from softmax_ce import functional as npF
+from softmax_ce import gradients as G
 
 LAYOUTS = {"unbatched (C,)": (), "K=0 (N, C)": None, "K=1 (N, C, d1)": (3,), "K=2 (N, C, d1, d2)": (2, 3)}
 

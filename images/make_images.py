@@ -1,7 +1,8 @@
-"""Draw the course's diagrams into images/ (run: `make images`). Same bytes on every run.
+"""Draw the course's diagrams into images/ (run: `make images`). Same bytes on every run of the same versions.
 
     python images/make_images.py           write every figure
-    python images/make_images.py --check   exit 1 if a committed figure differs from what the script draws
+    python images/make_images.py --check   exit 1 if a committed figure differs from what the script draws by more
+                                           than a rendering difference (softmax_ce.plotting.figure_rms)
 """
 
 import pathlib
@@ -14,9 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "notebooks"))
 from softmax_ce import functional as npF  # noqa: E402
-from softmax_ce.plotting import png_bytes  # noqa: E402
+from softmax_ce.plotting import COURSE_STYLE, FIGURE_RMS_TOLERANCE, figure_rms, png_bytes  # noqa: E402
 
 
 def softmax_pipeline():
@@ -75,9 +75,10 @@ FIGURES = {"softmax_pipeline.png": softmax_pipeline, "cross_entropy_true_class.p
 
 
 def render(name):
-    fig = FIGURES[name]()
-    data = png_bytes(fig)
-    plt.close(fig)
+    with matplotlib.rc_context(COURSE_STYLE):
+        fig = FIGURES[name]()
+        data = png_bytes(fig)
+        plt.close(fig)
     return data
 
 
@@ -86,13 +87,16 @@ def main(args):
     for name in FIGURES:
         data, path = render(name), HERE / name
         if "--check" in args:
-            if not path.exists() or path.read_bytes() != data:
-                stale.append(name)
+            rms = figure_rms(path.read_bytes(), data) if path.exists() else None
+            if rms is None or rms > FIGURE_RMS_TOLERANCE:
+                stale.append((name, "is missing" if not path.exists() else "has another size than the script draws"
+                              if rms is None else f"differs from what the script draws by an RMS of {rms:.2f} "
+                              f"(tolerance {FIGURE_RMS_TOLERANCE})"))
         else:
             path.write_bytes(data)
             print(f"wrote {path.relative_to(HERE.parent)}")
-    for name in stale:
-        print(f"images/{name} differs from what make_images.py draws: run `make images`")
+    for name, how in stale:
+        print(f"images/{name} {how}: run `make images` and look at it")
     return 1 if stale else 0
 
 

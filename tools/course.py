@@ -122,7 +122,7 @@ def read_stamp(venv):
 
 def wanted_stamp(torch):
     return {"requirements_sha256": hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest(), "torch": torch,
-            "python": interpreter()}
+            "python": interpreter(), "package": str(ROOT / "notebooks")}
 
 
 def up_to_date(torch, python_given=False):
@@ -132,7 +132,8 @@ def up_to_date(torch, python_given=False):
     if torch is None:  # not asked: keep the build chosen last time
         torch = stamp.get("torch", "default")
     wanted = wanted_stamp(torch)
-    keys = ["requirements_sha256", "torch"] + (["python"] if python_given else [])
+    # "package": where the editable install of softmax_ce points (a clone moved elsewhere is set up again)
+    keys = ["requirements_sha256", "torch", "package"] + (["python"] if python_given else [])
     fresh = all(stamp.get(k) == wanted[k] for k in keys) and venv_python(VENV).exists()
     return fresh, torch
 
@@ -302,12 +303,13 @@ def install_commands(uv, torch):
         extra = ["--torch-backend", "cpu"] if torch == "cpu" else []
         return [
             [uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, PARTIAL],
-            [uv, "pip", "install", "--quiet", "--python", python, "-r", REQUIREMENTS, *pip_settings_for_uv(), *extra],
+            [uv, "pip", "install", "--quiet", "--python", python, "-r", REQUIREMENTS, "-e", ROOT, *pip_settings_for_uv(),
+             *extra],
         ]
     extra = ["--extra-index-url", TORCH_CPU_INDEX] if torch == "cpu" else []
     return [
         [sys.executable, "-m", "venv", PARTIAL],
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS, *extra],
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS, "-e", ROOT, *extra],
     ]
 
 

@@ -30,6 +30,7 @@ import nbformat
 from nbconvert import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+from nbconvert.preprocessors import TagRemovePreprocessor
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -67,8 +68,7 @@ def without_folded_note(source):
 
 def student_copy(nb):
     """The notebook without solution cells, with the exercises' stored outputs cleared."""
-    nb = copy.deepcopy(nb)
-    nb.cells = [c for c in nb.cells if not is_solution(c)]
+    nb, _ = TagRemovePreprocessor(remove_cell_tags={"solution"}).preprocess(copy.deepcopy(nb), {})
     for cell in nb.cells:
         cell.metadata.pop("jupyter", None)
         if is_exercise(cell):

@@ -1,13 +1,14 @@
 """Re-execute notebooks in a fresh kernel and store their outputs in place; or only tidy their metadata.
 
     python tools/outputs.py [NOTEBOOK ...]                  execute, then store outputs (default: every notebooks/NN_*.ipynb)
-    python tools/outputs.py --normalise-only [NOTEBOOK ...]  tidy metadata, keep the outputs (the pre-commit hook)
+    python tools/outputs.py --normalise-only [NOTEBOOK ...]  tidy metadata, keep the outputs
+    python tools/outputs.py --normalise-only --stage [...]   the same, and `git add` what it tidied (the pre-commit hook)
     python tools/outputs.py --check [NOTEBOOK ...]           exit 1 if a notebook's metadata is not tidy, or its
                                                             cells ran out of order (tidying cannot fix that)
 
 Atomic per notebook: it is executed in memory and written only when every cell succeeded; on a failing
 cell the file is left byte-for-byte unchanged, the cell and the error are printed, and the exit code is 1.
-Normalising means: kernelspec python3, language_info without the patch version, no widget state, no
+Normalising means: kernelspec python3, language_info without the Python version, no widget state, no
 timing stamps, no live-widget outputs (they point at state that is not stored), split stream chunks
 joined, no view state JupyterLab leaves on cells (`scrolled`, `collapsed`, empty `tags`); solution cells (tagged
 `solution`) folded, source and output (`jupyter.source_hidden` / `outputs_hidden`), and no other cell folded.
@@ -21,6 +22,7 @@ import sys
 import tempfile
 
 import nbformat
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -30,8 +32,8 @@ FOLDED = {"source_hidden": True, "outputs_hidden": True}  # JupyterLab shows a b
 
 def normalise(nb):
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    version = ".".join(str(nb.metadata.get("language_info", {}).get("version", "3")).split(".")[:2])
-    nb.metadata["language_info"] = {"name": "python", "version": version, "pygments_lexer": "ipython3"}
+    # no Python version: the same file whichever supported Python ran it (the kernel writes its own, e.g. 3.12.4)
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         for key in ("execution", "scrolled", "collapsed"):
@@ -43,19 +45,10 @@ def normalise(nb):
         else:
             cell.metadata.pop("jupyter", None)
         if cell.cell_type == "code":
-            cell.outputs = merge_streams([o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})])
+            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
+    # nbconvert's own: consecutive stdout (or stderr) chunks joined, as the kernel splits a print at random flush points
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
     return nb
-
-
-def merge_streams(outputs):
-    """Join consecutive stdout (or stderr) chunks: the kernel splits a print at random flush points."""
-    merged = []
-    for out in outputs:
-        if merged and out.output_type == "stream" and merged[-1].output_type == "stream" and merged[-1].name == out.name:
-            merged[-1].text += out.text
-        else:
-            merged.append(out)
-    return merged
 
 
 def text_of(nb):
@@ -103,9 +96,10 @@ def order_problem(nb):
     return None
 
 
-def tidy(path, check_only):
-    """Normalise ``path``'s metadata without executing it. Returns True when it was already tidy and ran in order
-    (nbval and the tests expect a top-to-bottom run; only `make outputs` can make one)."""
+def tidy(path, check_only, stage=False):
+    """Normalise ``path``'s metadata without executing it. Returns True when it was already tidy (or tidied and
+    staged, with ``stage``) and ran in order (nbval and the tests expect a top-to-bottom run; only `make outputs` can
+    make one)."""
     before = path.read_text(encoding="utf-8")
     nb = normalise(nbformat.reads(before, as_version=4))
     after = text_of(nb)
@@ -115,10 +109,29 @@ def tidy(path, check_only):
         return problem is None
     if check_only:
         print(f"untidy {path}: run python tools/outputs.py --normalise-only {path}", file=sys.stderr)
-    else:
-        write_atomically(path, after)
-        print(f"tidied {path}")
-    return False  # a hook that changed a file fails, so that the tidy file is what gets committed
+        return False
+    write_atomically(path, after)
+    if stage:  # the commit goes on with the tidy file: only metadata changed, never code or outputs
+        import subprocess
+
+        subprocess.run(["git", "add", "--", str(path)], check=True)
+        print(f"tidied and staged {path}")
+        return problem is None
+    print(f"tidied {path}")
+    return False
+
+
+def path_problem(paths):
+    """One line on the first argument that is not a notebook file (a mistyped NB=...), or None."""
+    for path in paths:
+        if path.suffix != ".ipynb" or not path.is_file():
+            known = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+            near = [p for p in known if p.stem[:2] == path.stem[:2]]
+            hint = (f"; did you mean NB=notebooks/{near[0].name}?" if near else
+                    f"; the notebooks are notebooks/NN_topic.ipynb ({known[0].name} to {known[-1].name})" if known else "")
+            what = "is not a notebook (.ipynb)" if path.suffix != ".ipynb" and path.exists() else "does not exist"
+            return f"{path} {what}{hint}"
+    return None
 
 
 def main(argv=None):
@@ -127,10 +140,14 @@ def main(argv=None):
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--normalise-only", action="store_true", help="tidy metadata, do not execute")
     mode.add_argument("--check", action="store_true", help="only report notebooks whose metadata is not tidy")
+    parser.add_argument("--stage", action="store_true", help="with --normalise-only: git add each notebook it tidied")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if problem := path_problem(paths):
+        print(problem, file=sys.stderr)
+        return 2
     if args.normalise_only or args.check:
-        results = [tidy(p, args.check) for p in paths]
+        results = [tidy(p, args.check, args.stage) for p in paths]
     else:
         results = [execute(p) for p in paths]
     return 0 if all(results) else 1

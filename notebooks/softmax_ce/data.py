@@ -6,24 +6,14 @@ features ``X`` (N, 2) float64 and labels ``y`` (N,) int64.
 
 import numpy as np
 
-
-def _check_positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-
-
-def _check_noise(noise):
-    if not isinstance(noise, (int, float)) or isinstance(noise, bool) or not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+from . import validation as check
 
 
 def spiral(n_per_class=200, n_classes=3, noise=0.2, seed=0):
     """C interleaved spiral arms: arm k at radius r in [0, 1] sits at angle 4r + 2πk/C (+ Gaussian noise · 1)."""
-    _check_positive_int(n_per_class, "n_per_class")
-    _check_positive_int(n_classes, "n_classes", minimum=2)
-    _check_noise(noise)
+    check.positive_int(n_per_class, "n_per_class")
+    check.positive_int(n_classes, "n_classes", minimum=2)
+    check.finite_number(noise, "noise", low=0.0)
     rng = np.random.default_rng(seed)
     radius = np.tile(np.linspace(0.0, 1.0, n_per_class), n_classes)
     y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
@@ -34,8 +24,8 @@ def spiral(n_per_class=200, n_classes=3, noise=0.2, seed=0):
 
 def two_moons(n_samples=300, noise=0.15, seed=0):
     """Two interleaving half circles (class 0 on top, class 1 below), with Gaussian noise of std ``noise``."""
-    _check_positive_int(n_samples, "n_samples", minimum=2)
-    _check_noise(noise)
+    check.positive_int(n_samples, "n_samples", minimum=2)
+    check.finite_number(noise, "noise", low=0.0)
     rng = np.random.default_rng(seed)
     n0 = n_samples // 2
     t0 = np.linspace(0.0, np.pi, n0)

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from . import fmt
 from . import functional as F
 from . import gradients as G
+from . import validation as check
 from .plotting import png_bytes
 
 # ----------------------------------------------------------------------------- input checks
@@ -49,13 +50,6 @@ def _logits_array(logits):
         raise ValueError(f"logits beyond ±1e6 are not what a model produces, got {np.abs(z).max():g}")
     return z
 
-
-def _number(value, name, low=-np.inf, high=np.inf, low_open=False):
-    v = float(value)
-    if not np.isfinite(v) or v < low or v > high or (low_open and v == low):
-        bounds = f"{'>' if low_open else '>='} {low:g}" if np.isinf(high) else f"in [{low:g}, {high:g}]"
-        raise ValueError(f"{name} must be {bounds}, got {v:g}")
-    return v
 
 
 # ----------------------------------------------------------------------------- the widget around a drawing
@@ -122,7 +116,7 @@ def _slider(value, low, high, step, description, css_class):
 def draw_temperature(ax, logits, T):
     """Bars of softmax(z / T)_i = exp(z_i / T) / Σ_j exp(z_j / T); returns those probabilities."""
     z = _logits_array(logits)
-    T = _number(T, "the temperature T", low=0.0, low_open=True)
+    T = check.finite_number(T, "the temperature T", low=0.0, low_open=True)
     p = F.softmax(z / T, dim=0)
     classes = np.arange(len(z))
     bars = ax.bar(classes, p, color=[f"C{i % 10}" for i in classes])
@@ -145,7 +139,7 @@ def temperature_explorer(logits=(2.0, 1.0, 0.1), T=1.0):
     text = widgets.Text(value=", ".join(f"{v:g}" for v in _logits_array(logits)), description="logits z",
                         continuous_update=False, layout=widgets.Layout(width="300px"))
     text.add_class("softmax-ce-logits")
-    slider = _slider(_number(T, "the temperature T", low=0.0, low_open=True), 0.1, 5.0, 0.1, "temperature T",
+    slider = _slider(check.finite_number(T, "the temperature T", low=0.0, low_open=True), 0.1, 5.0, 0.1, "temperature T",
                      "softmax-ce-temperature")
 
     def compute():
@@ -229,7 +223,7 @@ def draw_loss_gradient(axes, x, n_classes=3, xlim=(-10.0, 10.0)):
 
 def loss_gradient_explorer(x=-6.0, n_classes=3):
     """Slide the true-class logit x: loss and gradient of softmax cross-entropy, BCE with logits and MSE on sigmoid."""
-    slider = _slider(_number(x, "the logit x", low=-50.0, high=50.0), -10.0, 10.0, 0.5, "true-class logit x",
+    slider = _slider(check.finite_number(x, "the logit x", low=-50.0, high=50.0), -10.0, 10.0, 0.5, "true-class logit x",
                      "softmax-ce-logit")
 
     def compute():
@@ -248,10 +242,10 @@ def loss_gradient_explorer(x=-6.0, n_classes=3):
 
 def smoothed_target(target, n_classes, eps):
     """q_c = (1 − ε) 1[c = target] + ε / C: the distribution ``label_smoothing=eps`` trains towards."""
-    eps = _number(eps, "label_smoothing ε", low=0.0, high=1.0)
+    eps = check.finite_number(eps, "label_smoothing ε", low=0.0, high=1.0)
     if isinstance(target, bool) or not isinstance(target, (int, np.integer)) or not 0 <= target < n_classes:
         raise ValueError(f"target must be a class index in 0..{n_classes - 1}, got {target!r}")
-    return (1 - eps) * np.eye(n_classes)[target] + eps / n_classes
+    return F.smoothed_targets(np.eye(n_classes)[target], eps)
 
 
 def draw_label_smoothing(ax, logits, target, eps):
@@ -276,7 +270,7 @@ def draw_label_smoothing(ax, logits, target, eps):
 def label_smoothing_explorer(logits=(2.5, 1.0, 0.0, -1.0), target=0, eps=0.1):
     """Slide label_smoothing ε: the smoothed target q = (1 − ε) onehot + ε / C and the loss −Σ_c q_c log p_c."""
     z = _logits_array(logits)
-    slider = _slider(_number(eps, "label_smoothing ε", low=0.0, high=1.0), 0.0, 1.0, 0.05, "label_smoothing ε",
+    slider = _slider(check.finite_number(eps, "label_smoothing ε", low=0.0, high=1.0), 0.0, 1.0, 0.05, "label_smoothing ε",
                      "softmax-ce-smoothing")
 
     def compute():

@@ -10,46 +10,8 @@ float32 input gives float32 output and float64 gives float64, as in torch.
 
 import numpy as np
 
-REDUCTIONS = ("mean", "sum", "none")
-
-
-# ----------------------------------------------------------------------------- input checks
-
-
-def _float_array(x, name):
-    """``x`` as a floating-point ndarray; TypeError for anything else (ints, bools, strings...)."""
-    if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor: be explicit, not magic
-        raise TypeError(f"{name} is a torch tensor; pass a NumPy array (tensor.numpy()) instead")
-    arr = np.asarray(x)
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise TypeError(
-            f"{name} must be a floating-point array (float32 or float64), got dtype {arr.dtype}; "
-            f"convert it with np.asarray({name}, dtype=float)"
-        )
-    return arr
-
-
-def _check_dim(dim, ndim, name="dim"):
-    """Normalise ``dim`` to 0..ndim-1 (a 0-d array behaves like 1-d, as in torch)."""
-    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(dim).__name__}")
-    size = max(ndim, 1)
-    if not -size <= dim < size:
-        raise ValueError(f"{name}={dim} is out of range for an input with {ndim} dimension(s)")
-    return int(dim) % size
-
-
-def _check_reduction(reduction):
-    if not isinstance(reduction, str):
-        raise TypeError(f"reduction must be a string, got {type(reduction).__name__}")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
-
-
-def _check_probabilities(p, name):
-    bad = np.isnan(p) | (p < 0) | (p > 1)
-    if np.any(bad):
-        raise ValueError(f"{name} must hold probabilities in [0, 1]; found {p[bad].flat[0]:.4g} (is it a logit?)")
+from . import validation as check
+from .validation import REDUCTIONS  # noqa: F401  (part of this module's interface)
 
 
 def _reduce(loss, reduction):
@@ -69,11 +31,11 @@ def logsumexp(input, dim, keepdim=False):
 
     ``dim`` may be an int or a tuple of ints. All −inf gives −inf, any +inf gives +inf, as in torch.
     """
-    x = _float_array(input, "input")
+    x = check.float_array(input, "input")
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     if not dims:
         raise ValueError("dim must name at least one dimension")
-    dims = tuple(_check_dim(d, x.ndim) for d in dims)
+    dims = tuple(check.dim_index(d, x.ndim) for d in dims)
     if len(set(dims)) != len(dims):
         raise ValueError(f"dim {dim} names the same dimension twice")
     if x.ndim == 0:
@@ -91,9 +53,9 @@ def softmax(input, dim, dtype=None):
     Subtracting the max changes nothing mathematically and keeps exp from overflowing. A slice that is
     entirely −inf (fully masked) gives nan, as in torch.
     """
-    x = _float_array(input, "input")
+    x = check.float_array(input, "input")
     x = x.astype(dtype) if dtype is not None else x
-    axis = _check_dim(dim, x.ndim)
+    axis = check.dim_index(dim, x.ndim)
     if x.ndim == 0:
         return np.ones_like(x)
     with np.errstate(invalid="ignore"):
@@ -103,9 +65,9 @@ def softmax(input, dim, dtype=None):
 
 def log_softmax(input, dim, dtype=None):
     """log softmax(x)_i = x_i − logsumexp(x) along ``dim`` (notebook 02): finite where log(softmax(x)) is −inf."""
-    x = _float_array(input, "input")
+    x = check.float_array(input, "input")
     x = x.astype(dtype) if dtype is not None else x
-    axis = _check_dim(dim, x.ndim)
+    axis = check.dim_index(dim, x.ndim)
     if x.ndim == 0:
         return np.zeros_like(x)
     with np.errstate(invalid="ignore"):
@@ -114,57 +76,18 @@ def log_softmax(input, dim, dtype=None):
 
 def sigmoid(input):
     """σ(x) = 1 / (1 + exp(−x)), evaluated as 1/(1+e^{−|x|}) or e^{−|x|}/(1+e^{−|x|}) so exp never overflows (notebook 04)."""
-    x = _float_array(input, "input")
+    x = check.float_array(input, "input")
     z = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype)
 
 
 def logsigmoid(input):
     """log σ(x) = min(x, 0) − log(1 + exp(−|x|)) (notebook 04)."""
-    x = _float_array(input, "input")
+    x = check.float_array(input, "input")
     return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
 
 # ----------------------------------------------------------------------------- multiclass losses
-
-
-def _check_weight(weight, n_classes, dtype):
-    if weight is None:
-        return np.ones(n_classes, dtype=dtype)
-    w = _float_array(weight, "weight")
-    if w.shape != (n_classes,):
-        raise ValueError(f"weight must have shape ({n_classes},), one entry per class; got {w.shape}")
-    return w.astype(dtype)
-
-
-def _split_class_dim(x):
-    """Class dimension and batch shape of an input of shape (C,), (N, C) or (N, C, d1, ..., dK)."""
-    if x.ndim == 0:
-        raise ValueError("input must have at least 1 dimension: (C,), (N, C) or (N, C, d1, ..., dK); got a 0-d array")
-    class_dim = 0 if x.ndim == 1 else 1
-    batch_shape = x.shape[:class_dim] + x.shape[class_dim + 1:]
-    return class_dim, batch_shape
-
-
-def _check_indices(target, batch_shape, n_classes, ignore_index):
-    t = np.asarray(target)
-    if np.issubdtype(t.dtype, np.floating):
-        raise TypeError(
-            f"class-index targets must be integers, got {t.dtype}; use target.astype(np.int64) "
-            f"(or, for class probabilities, a target with the same shape as input)"
-        )
-    if t.dtype == np.bool_ or not np.issubdtype(t.dtype, np.integer):
-        raise TypeError(f"class-index targets must be integers, got {t.dtype}")
-    if t.shape != batch_shape:
-        if t.ndim and len(batch_shape) and t.shape[0] != batch_shape[0]:
-            raise ValueError(f"batch sizes differ: input has N={batch_shape[0]} but target has {t.shape[0]}")
-        raise ValueError(f"target has shape {t.shape} but input of this shape needs class indices of shape {batch_shape}")
-    counted = t[t != ignore_index]
-    if counted.size and counted.min() < 0:
-        raise ValueError(f"class index {counted.min()} is negative (and is not ignore_index={ignore_index})")
-    if counted.size and counted.max() >= n_classes:
-        raise ValueError(f"class index {counted.max()} is out of range for {n_classes} classes (0..{n_classes - 1})")
-    return t
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -173,12 +96,12 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     'mean' divides by Σ_n w_{y_n} over the targets that are not ``ignore_index`` (a weighted mean);
     when every target is ignored that is 0/0 and the result is nan, as in torch.
     """
-    logp = _float_array(input, "input")
-    _check_reduction(reduction)
-    class_dim, batch_shape = _split_class_dim(logp)
+    logp = check.float_array(input, "input")
+    check.reduction(reduction)
+    class_dim, batch_shape = check.split_class_dim(logp)
     n_classes = logp.shape[class_dim]
-    t = _check_indices(target, batch_shape, n_classes, ignore_index)
-    w = _check_weight(weight, n_classes, logp.dtype)
+    t = check.class_indices(target, batch_shape, n_classes, ignore_index)
+    w = check.class_weight(weight, n_classes, logp.dtype)
     keep = t != ignore_index
     safe_t = np.where(keep, t, 0)
     picked = np.take_along_axis(logp, np.expand_dims(safe_t, class_dim), axis=class_dim).squeeze(class_dim)
@@ -188,6 +111,21 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         with np.errstate(invalid="ignore", divide="ignore"):
             return loss.sum(dtype=logp.dtype) / w_n.sum(dtype=logp.dtype)
     return _reduce(loss, reduction)
+
+
+def smoothing_weights(label_smoothing, n_classes):
+    """(a, b) such that the label-smoothed target is q = a·y + b: a = 1 − ε, b = ε / C (torch's convention).
+
+    The one definition of label smoothing in the package: the losses, their gradients, the large-vocabulary loss,
+    the explorer and the checkers all take their target from here (or from ``smoothed_targets``).
+    """
+    return 1 - label_smoothing, label_smoothing / n_classes
+
+
+def smoothed_targets(y, label_smoothing, dim=-1):
+    """q = (1 − ε) y + ε / C for one-hot or probability targets y with C classes along ``dim`` (arrays or tensors)."""
+    a, b = smoothing_weights(label_smoothing, y.shape[dim])
+    return a * y + b
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -200,13 +138,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     the number of samples (N·d1···dK). ``ignore_index`` applies to class indices only. When every
     target is ignored, 'mean' is 0/0 and returns nan, as torch does.
     """
-    x = _float_array(input, "input")
-    _check_reduction(reduction)
-    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, (int, float, np.floating, np.integer)):
-        raise TypeError(f"label_smoothing must be a float, got {type(label_smoothing).__name__}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    class_dim, batch_shape = _split_class_dim(x)
+    x = check.float_array(input, "input")
+    check.reduction(reduction)
+    check.label_smoothing(label_smoothing)
+    class_dim, batch_shape = check.split_class_dim(x)
     n_classes = x.shape[class_dim]
     logp = log_softmax(x, dim=class_dim)
     eps = x.dtype.type(label_smoothing)
@@ -218,11 +153,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             f"target has the input's shape {t.shape} but dtype {t.dtype}: class probabilities (e.g. one-hot rows) "
             f"must be floats, or pass class indices of shape {batch_shape} (target.argmax({class_dim}))"
         )
-    t = _check_indices(t, batch_shape, n_classes, ignore_index)
+    t = check.class_indices(t, batch_shape, n_classes, ignore_index)
     nll = nll_loss(logp, t, weight=weight, ignore_index=ignore_index, reduction=reduction)
     if eps == 0:
         return nll
-    w = _check_weight(weight, n_classes, x.dtype)
+    w = check.class_weight(weight, n_classes, x.dtype)
     w_shape = [1] * x.ndim
     w_shape[class_dim] = n_classes
     keep = t != ignore_index
@@ -233,17 +168,18 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             smooth = smooth.sum(dtype=x.dtype) / denom
     else:
         smooth = _reduce(smooth, reduction)
-    return (1 - eps) * nll + smooth * (eps / x.dtype.type(n_classes))
+    keep_share, spread = smoothing_weights(eps, x.dtype.type(n_classes))  # q = (1 − ε) onehot + ε / C
+    return keep_share * nll + smooth * spread
 
 
 def _cross_entropy_probs(logp, target, weight, reduction, eps, class_dim):
     """Cross-entropy against class probabilities: ℓ_n = −Σ_c w_c y_{n,c} log p_{n,c}."""
     y = target.astype(logp.dtype)
-    _check_probabilities(y, "target")
+    check.probabilities(y, "target")
     n_classes = logp.shape[class_dim]
     if eps:
-        y = y * (1 - eps) + eps / logp.dtype.type(n_classes)
-    w = _check_weight(weight, n_classes, logp.dtype)
+        y = smoothed_targets(y, eps, dim=class_dim).astype(logp.dtype)
+    w = check.class_weight(weight, n_classes, logp.dtype)
     w_shape = [1] * logp.ndim
     w_shape[class_dim] = n_classes
     loss = -(y * logp * w.reshape(w_shape)).sum(axis=class_dim)
@@ -253,37 +189,25 @@ def _cross_entropy_probs(logp, target, weight, reduction, eps, class_dim):
 # ----------------------------------------------------------------------------- binary losses
 
 
-def _check_same_shape(x, y):
-    if x.shape != y.shape:
-        raise ValueError(f"target shape {y.shape} must equal input shape {x.shape}; e.g. use target.reshape(input.shape)")
-
-
-def _check_broadcast(arr, shape, name):
-    try:
-        np.broadcast_to(arr, shape)
-    except ValueError:
-        raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the input shape {shape}") from None
-
-
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """ℓ = −w [y log p + (1 − y) log(1 − p)] with each log clamped at −100, as torch does (notebook 04).
 
     ``input`` holds probabilities, for example the output of sigmoid. Prefer
     ``binary_cross_entropy_with_logits``: the clamp makes this version wrong for confident mistakes.
     """
-    p = _float_array(input, "input")
-    y = _float_array(target, "target").astype(p.dtype)
-    _check_reduction(reduction)
-    _check_same_shape(p, y)
-    _check_probabilities(p, "input")
-    _check_probabilities(y, "target")
+    p = check.float_array(input, "input")
+    y = check.float_array(target, "target").astype(p.dtype)
+    check.reduction(reduction)
+    check.same_shape(p, y)
+    check.probabilities(p, "input")
+    check.probabilities(y, "target")
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), -100)
         log_1mp = np.maximum(np.log1p(-p), -100)
     loss = -(y * log_p + (1 - y) * log_1mp)
     if weight is not None:
-        w = _float_array(weight, "weight")
-        _check_broadcast(w, p.shape, "weight")
+        w = check.float_array(weight, "weight")
+        check.broadcasts(w, p.shape, "weight")
         loss = loss * w
     return _reduce(loss.astype(p.dtype), reduction)
 
@@ -293,21 +217,21 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 
     ``pos_weight`` (one entry per class, broadcast along the last dimension) scales the positive term.
     """
-    x = _float_array(input, "input")
-    y = _float_array(target, "target").astype(x.dtype)
-    _check_reduction(reduction)
-    _check_same_shape(x, y)
-    _check_probabilities(y, "target")
+    x = check.float_array(input, "input")
+    y = check.float_array(target, "target").astype(x.dtype)
+    check.reduction(reduction)
+    check.same_shape(x, y)
+    check.probabilities(y, "target")
     softplus_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))  # −log σ(x), never overflows
     if pos_weight is None:
         loss = (1 - y) * x + softplus_neg
     else:
-        pw = _float_array(pos_weight, "pos_weight").astype(x.dtype)
-        _check_broadcast(pw, x.shape, "pos_weight")
+        pw = check.float_array(pos_weight, "pos_weight").astype(x.dtype)
+        check.broadcasts(pw, x.shape, "pos_weight")
         loss = (1 - y) * x + (1 + (pw - 1) * y) * softplus_neg
     if weight is not None:
-        w = _float_array(weight, "weight")
-        _check_broadcast(w, x.shape, "weight")
+        w = check.float_array(weight, "weight")
+        check.broadcasts(w, x.shape, "weight")
         loss = loss * w
     return _reduce(np.asarray(loss, dtype=x.dtype), reduction)
 
@@ -321,15 +245,15 @@ def kl_div(input, target, reduction="mean", log_target=False):
     As in torch, 'mean' averages over every element; 'batchmean' (sum / N) is the true KL divergence
     per sample.
     """
-    logp = _float_array(input, "input")
-    y = _float_array(target, "target").astype(logp.dtype)
+    logp = check.float_array(input, "input")
+    y = check.float_array(target, "target").astype(logp.dtype)
     if reduction != "batchmean":
-        _check_reduction(reduction)
-    _check_same_shape(logp, y)
+        check.reduction(reduction)
+    check.same_shape(logp, y)
     if log_target:
         loss = np.exp(y) * (y - logp)
     else:
-        _check_probabilities(y, "target")
+        check.probabilities(y, "target")
         with np.errstate(divide="ignore", invalid="ignore"):
             loss = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0) - y * logp
     loss = np.asarray(loss, dtype=logp.dtype)

@@ -9,7 +9,7 @@ for exactly those arguments. For ``reduction='none'`` the loss is a vector; its 
 import numpy as np
 
 from . import functional as F
-from .functional import _check_dim, _check_indices, _check_weight, _float_array, _split_class_dim
+from . import validation as check
 
 
 def softmax_jacobian(input):
@@ -29,11 +29,11 @@ def softmax_backward(grad_output, output, dim):
 
     This is what autograd computes without ever forming the C × C Jacobian.
     """
-    g = _float_array(grad_output, "grad_output")
-    p = _float_array(output, "output")
+    g = check.float_array(grad_output, "grad_output")
+    p = check.float_array(output, "output")
     if g.shape != p.shape:
         raise ValueError(f"grad_output shape {g.shape} must equal output shape {p.shape}")
-    axis = _check_dim(dim, p.ndim)
+    axis = check.dim_index(dim, p.ndim)
     return p * (g - np.sum(g * p, axis=axis, keepdims=True))
 
 
@@ -43,26 +43,26 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
     In general, for the smoothed target q = (1 − ε) onehot(y) + ε / C and class weights w,
     ∂ℓ_n/∂z_n = (Σ_c w_c q_c) p − w ⊙ q, with the same denominators as the forward pass.
     """
-    x = _float_array(input, "input")
+    x = check.float_array(input, "input")
     F.cross_entropy(x, target, weight=weight, ignore_index=ignore_index,  # validates every argument
                     reduction=reduction, label_smoothing=label_smoothing)
-    class_dim, batch_shape = _split_class_dim(x)
+    class_dim, batch_shape = check.split_class_dim(x)
     n_classes = x.shape[class_dim]
     p = F.softmax(x, dim=class_dim)
-    w = _check_weight(weight, n_classes, x.dtype)
+    w = check.class_weight(weight, n_classes, x.dtype)
     w_b = np.expand_dims(w, tuple(d for d in range(x.ndim) if d != class_dim))
     eps = x.dtype.type(label_smoothing)
     t = np.asarray(target)
     if np.issubdtype(t.dtype, np.floating) and t.shape == x.shape:  # class probabilities
-        q = t.astype(x.dtype) * (1 - eps) + eps / x.dtype.type(n_classes)
+        q = F.smoothed_targets(t.astype(x.dtype), eps, dim=class_dim).astype(x.dtype)
         keep = np.ones(batch_shape, dtype=bool)
         denom = x.dtype.type(np.prod(batch_shape))
     else:  # class indices
-        t = _check_indices(t, batch_shape, n_classes, ignore_index)
+        t = check.class_indices(t, batch_shape, n_classes, ignore_index)
         keep = t != ignore_index
         safe_t = np.where(keep, t, 0)
         onehot = np.moveaxis(np.eye(n_classes, dtype=x.dtype)[safe_t], -1, class_dim)
-        q = onehot * (1 - eps) + eps / x.dtype.type(n_classes)
+        q = F.smoothed_targets(onehot, eps, dim=class_dim).astype(x.dtype)
         denom = w[safe_t][keep].sum(dtype=x.dtype)
     keep_b = np.expand_dims(keep, class_dim)
     wq = w_b * q
@@ -75,13 +75,13 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
 
 def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction="mean", pos_weight=None):
     """∂ binary_cross_entropy_with_logits / ∂ input = w [(1 + (p_w − 1) y) σ(x) − p_w y]; plain case: σ(x) − y."""
-    x = _float_array(input, "input")
+    x = check.float_array(input, "input")
     F.binary_cross_entropy_with_logits(x, target, weight=weight, reduction=reduction, pos_weight=pos_weight)  # validates
-    y = _float_array(target, "target").astype(x.dtype)
-    pw = 1 if pos_weight is None else _float_array(pos_weight, "pos_weight").astype(x.dtype)
+    y = check.float_array(target, "target").astype(x.dtype)
+    pw = 1 if pos_weight is None else check.float_array(pos_weight, "pos_weight").astype(x.dtype)
     grad = (1 - y) - (1 + (pw - 1) * y) * F.sigmoid(-x)
     if weight is not None:
-        grad = grad * _float_array(weight, "weight").astype(x.dtype)
+        grad = grad * check.float_array(weight, "weight").astype(x.dtype)
     grad = np.broadcast_to(grad, x.shape).astype(x.dtype)
     if reduction == "mean":
         grad = grad / x.dtype.type(max(x.size, 1))

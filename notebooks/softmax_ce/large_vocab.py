@@ -5,15 +5,17 @@
 - ``linear_cross_entropy``: cross_entropy(input @ linear_weightᵀ + linear_bias, target) as a torch
   ``autograd.Function`` that walks over row chunks, so it never holds more than (chunk × V) logits.
   Because the logits of a chunk are in hand anyway, it computes the gradients in the same pass.
-- ``peak_rss_growth_mb``: how much a call raises the process's peak resident memory (Linux).
+- ``recorded_benchmark``: what ``benchmarks/large_vocab.py --record`` measured, for notebook 09's table and figure.
 """
 
-import sys
+import json
+from importlib import resources
 
 import numpy as np
 import torch
 
-from .functional import REDUCTIONS, _check_dim, _float_array
+from . import validation as check
+from .functional import smoothing_weights
 
 # ----------------------------------------------------------------------------- online softmax (NumPy)
 
@@ -37,8 +39,8 @@ def _finish(m, s, dtype):
 
 def online_logsumexp(input, dim=-1):
     """log Σ_j exp(x_j) in ONE pass over ``dim``: m_j = max(m_{j−1}, x_j), s_j = s_{j−1} e^{m_{j−1} − m_j} + e^{x_j − m_j}."""
-    x = _float_array(input, "input")
-    axis = _check_dim(dim, x.ndim)
+    x = check.float_array(input, "input")
+    axis = check.dim_index(dim, x.ndim)
     x = np.moveaxis(np.atleast_1d(x), axis if x.ndim else 0, -1)
     m = np.full(x.shape[:-1], -np.inf, dtype=x.dtype)
     s = np.zeros(x.shape[:-1], dtype=x.dtype)
@@ -49,10 +51,9 @@ def online_logsumexp(input, dim=-1):
 
 def blockwise_logsumexp(input, block_size, dim=-1):
     """logsumexp over ``dim`` from blocks of ``block_size`` classes: each block's (max, sum) pair, then merged."""
-    x = _float_array(input, "input")
-    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
-        raise ValueError(f"block_size must be a positive int, got {block_size!r}")
-    axis = _check_dim(dim, x.ndim)
+    x = check.float_array(input, "input")
+    check.positive_int(block_size, "block_size")
+    axis = check.dim_index(dim, x.ndim)
     x = np.moveaxis(np.atleast_1d(x), axis if x.ndim else 0, -1)
     m = np.full(x.shape[:-1], -np.inf, dtype=x.dtype)
     s = np.zeros(x.shape[:-1], dtype=x.dtype)
@@ -85,18 +86,16 @@ def _check_args(input, linear_weight, linear_bias, target, reduction, ignore_ind
     if counted.numel() and (counted.min() < 0 or counted.max() >= linear_weight.shape[0]):
         bad = counted.min().item() if counted.min() < 0 else counted.max().item()
         raise ValueError(f"target {bad} is out of range for {linear_weight.shape[0]} classes (and is not ignore_index={ignore_index})")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    check.reduction(reduction)
+    check.label_smoothing(label_smoothing)
+    check.positive_int(chunk_size, "chunk_size")
 
 
 def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, row_scale, grads):
     """One walk over row chunks: per-row losses, and (if ``grads``) ∂(Σ_n row_scale_n ℓ_n) for input, weight, bias."""
     n, v = input.shape[0], weight.shape[0]
     eps = label_smoothing
+    keep_share, spread = smoothing_weights(eps, v)  # the target q = (1 − ε) onehot + ε / V, never materialised
     losses = input.new_empty(n)
     grad_input = torch.empty_like(input) if grads[0] else None
     acc = torch.float32 if weight.dtype in (torch.float16, torch.bfloat16) else weight.dtype  # sum chunks accurately
@@ -113,15 +112,15 @@ def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, 
         logits.sub_(m).exp_()  # in place: e^{z − m}
         s = logits.sum(1, keepdim=True)
         lse = (m + s.log()).squeeze(1)
-        loss = lse - (1 - eps) * z_t - (eps / v) * z_sum if eps else lse - z_t
+        loss = lse - keep_share * z_t - spread * z_sum if eps else lse - z_t  # lse − Σ_c q_c z_c
         losses[rows] = torch.where(k, loss, 0.0)
         if not any(grads):
             del logits  # free this chunk's logits before the next chunk allocates its own
             continue
-        dz = logits.div_(s)  # in place: softmax p; then ∂ℓ/∂z = p − (1 − ε) onehot − ε / V
-        dz.scatter_add_(1, t_safe[:, None], torch.full_like(z_t[:, None], -(1 - eps)))
+        dz = logits.div_(s)  # in place: softmax p; then ∂ℓ/∂z = p − q = p − (1 − ε) onehot − ε / V
+        dz.scatter_add_(1, t_safe[:, None], torch.full_like(z_t[:, None], -keep_share))
         if eps:
-            dz.sub_(eps / v)
+            dz.sub_(spread)
         dz.mul_(torch.where(k, row_scale[rows], 0.0)[:, None])
         if grad_input is not None:
             torch.mm(dz, weight, out=grad_input[rows])
@@ -200,55 +199,12 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, redu
                                            float(label_smoothing), chunk_size)
 
 
-# ----------------------------------------------------------------------------- memory measurement
+# ----------------------------------------------------------------------------- the recorded benchmark
 
 
-def _vm_kib(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise OSError(f"{field} not in /proc/self/status")
-
-
-def _return_freed_memory_at_once():
-    """Ask glibc to serve every allocation above 64 KiB with mmap, so a free gives the memory back to the OS.
-
-    Otherwise freed buffers stay in the heap, and the next measurement would reuse them unseen.
-    """
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 65536)  # M_MMAP_THRESHOLD
-        libc.malloc_trim(0)  # and give back what the heap already keeps
-    except (OSError, AttributeError):
-        pass  # not glibc: measurements are rougher
-
-
-def peak_rss_growth_mb(fn, *args, **kwargs):
-    """Run ``fn`` and return (its result, how many MB it raised the peak resident set size above the current one).
-
-    On Linux the peak (VmHWM) is reset first, so every call is measured on its own; the first call also sets
-    glibc's mmap threshold to 64 KiB for the rest of the process (see ``_return_freed_memory_at_once``).
-    On macOS the process-wide maximum (ru_maxrss) is used, which is only right for the first large call.
-    Where neither exists (Windows: no /proc, no ``resource`` module) the MB are None: not measured.
-    """
-    _return_freed_memory_at_once()
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")  # reset VmHWM to the current RSS
-        before = _vm_kib("VmRSS")
-    except OSError:
-        before = None
-    if before is not None:
-        result = fn(*args, **kwargs)
-        return result, (_vm_kib("VmHWM") - before) / 1024
-    try:
-        import resource  # Unix only: imported here so that the package imports on Windows
-    except ImportError:
-        return fn(*args, **kwargs), None
-    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
-    result = fn(*args, **kwargs)
-    return result, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit - before) / 2**20
+def recorded_benchmark():
+    """What ``python benchmarks/large_vocab.py --record`` measured: a dict with the shape, the machine, and for each
+    method a list with one entry per vocabulary size (``v``, ``peak_mb``, median ``seconds``, ``seconds_runs``,
+    ``max_rel_diff`` against naive). Read from a file, so a notebook showing it stores the same output on every run."""
+    text = resources.files(__package__).joinpath("recorded", "large_vocab.json").read_text(encoding="utf-8")
+    return json.loads(text)

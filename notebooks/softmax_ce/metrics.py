@@ -6,6 +6,8 @@ calibrated model is right 80% of the time on the predictions it makes with 80% c
 
 import numpy as np
 
+from . import validation as check
+
 
 def _check(confidences, correct, n_bins):
     conf = np.asarray(confidences, dtype=np.float64)
@@ -14,10 +16,8 @@ def _check(confidences, correct, n_bins):
         raise ValueError(f"confidences and correct must be 1-D of the same length, got {conf.shape} and {hit.shape}")
     if hit.dtype != np.bool_ and not np.isin(hit, (0, 1)).all():
         raise ValueError("correct must hold booleans or 0/1")
-    if np.any(np.isnan(conf)) or np.any((conf < 0) | (conf > 1)):
-        raise ValueError("confidences must be probabilities in [0, 1]")
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
+    check.probabilities(conf, "confidences")
+    check.positive_int(n_bins, "n_bins")
     return conf, hit.astype(np.float64)
 
 

@@ -1,4 +1,6 @@
-"""One plot style for the course, and ``show``: display a figure as a PNG only.
+"""One plot style for the course (``use_course_style``), and ``show``: display a figure as a PNG only.
+
+Importing this module changes nothing: a notebook asks for the style by calling ``use_course_style()``.
 
 ``plt.show()`` in Jupyter stores a ``<Figure size 640x480 with 1 Axes>`` text next to the picture, and
 nbval would compare that text. ``show(fig)`` publishes the PNG alone (nbval skips PNGs), so plots
@@ -11,7 +13,7 @@ import io
 import matplotlib
 import numpy as np
 
-matplotlib.rcParams.update({
+COURSE_STYLE = {
     "figure.figsize": (6.4, 3.6),
     "figure.dpi": 100,
     "axes.grid": True,
@@ -20,7 +22,12 @@ matplotlib.rcParams.update({
     "axes.spines.right": False,
     "font.size": 10,
     "svg.hashsalt": "softmax-ce",
-})
+}
+
+
+def use_course_style():
+    """Set matplotlib's rcParams to ``COURSE_STYLE`` for the figures drawn after this call."""
+    matplotlib.rcParams.update(COURSE_STYLE)
 
 
 def png_bytes(fig):
@@ -28,6 +35,26 @@ def png_bytes(fig):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
+
+
+# A stored figure and a redrawn one may differ by a harmless rendering difference (another FreeType or matplotlib patch
+# release); a changed plot differs by much more. Used by the tests' figure comparison and by `make_images.py --check`.
+FIGURE_RMS_TOLERANCE = 2.0
+
+
+def figure_rms(png_a, png_b):
+    """Root-mean-square pixel difference (0-255 scale, as matplotlib.testing.compare) of two PNGs, given as bytes or
+    base64 text; None when their sizes differ."""
+    from PIL import Image
+
+    def pixels(png):
+        data = base64.b64decode(png) if isinstance(png, str) else png
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
+
+    a, b = pixels(png_a), pixels(png_b)
+    if a.shape != b.shape:
+        return None
+    return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
 def show(fig):

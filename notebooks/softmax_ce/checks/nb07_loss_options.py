@@ -43,7 +43,7 @@ def check_smooth_targets(fn=None):
     if err:
         return _verdict(False, err)
     onehot = np.eye(c)[t]
-    want = (1 - eps) * onehot + eps / c
+    want = npF.smoothed_targets(onehot, eps)  # (1 − ε) onehot + ε / C
     if _same(out, want.T):
         return _verdict(False, "transposed: one row per target, shape (N, C)")
     if np.shape(out) == (len(t), t.max() + 1):

@@ -50,7 +50,7 @@ def check_onehot_to_indices(fn=None):
     uint8 is accepted too: ``F.cross_entropy`` takes Long or Byte class indices, and rejects int32 and the other integers."""
     want = np.array([2, 0, 3, 3, 1])
     onehot = np.eye(4)[want]
-    smoothed = 0.9 * onehot + 0.1 / 4
+    smoothed = npF.smoothed_targets(onehot, 0.1)  # 0.9 onehot + 0.1 / 4
     strongly = 0.6 * onehot + 0.4 / 4  # Y @ arange(C), rounded, is the class only by luck for small ε: not here
     for Y, what in ((onehot, "one-hot rows"), (smoothed, "label-smoothed rows such as [0.025, 0.025, 0.925, 0.025]"),
                     (strongly, "strongly smoothed rows such as [0.1, 0.1, 0.7, 0.1]")):

@@ -5,13 +5,12 @@
 """
 
 import pathlib
-import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import handout  # noqa: E402
+import handout  # tools/handout.py (pyproject.toml puts tools/ on the path)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

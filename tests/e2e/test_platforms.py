@@ -17,14 +17,13 @@ import os
 import pathlib
 import re
 import subprocess
-import sys
 
 import pytest
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PYTHONS = ["3.11.0", "3.12.0", "3.13.0", "3.14.0"]
 PLATFORMS = {  # name: (uv's target, PEP 508 environment, extra environment for uv)
     "linux-x86_64": ("x86_64-unknown-linux-gnu", {"sys_platform": "linux", "os_name": "posix",
@@ -74,11 +73,7 @@ def compile_for(python, name):
 
 def pypi_answers():
     """The set-up's own network check (tools/course.py), against PyPI."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import course
-    finally:
-        sys.path.pop(0)
+    import course
     try:
         course.check_network("https://pypi.org/simple/")
         return True

@@ -2,7 +2,6 @@
 
 import json
 import pathlib
-import sys
 
 import numpy as np
 import pytest
@@ -14,8 +13,9 @@ from hypothesis.extra import numpy as hnp
 from strategies import assert_close, logits
 
 from softmax_ce import large_vocab as LV
+from softmax_ce.memory import peak_rss_growth_mb
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 # ----------------------------------------------------------------------------- online softmax
@@ -47,7 +47,7 @@ def test_merging_partial_stats_in_any_split_gives_the_same_result(values, data):
 
 
 def test_online_logsumexp_bad_input():
-    with pytest.raises(ValueError, match="block_size must be a positive int"):
+    with pytest.raises(ValueError, match="block_size must be an int >= 1"):
         LV.blockwise_logsumexp(np.zeros(4), 0)
     with pytest.raises(TypeError, match="floating-point"):
         LV.online_logsumexp(np.arange(3))
@@ -138,8 +138,8 @@ def test_gradients_flow_only_where_asked():
 
 H, W, B, T = make(4, 3, 5)
 BAD = [
-    ("chunk_size 0", lambda: ours(H, W, T, chunk_size=0), ValueError, "chunk_size must be a positive int"),
-    ("chunk_size -1", lambda: ours(H, W, T, chunk_size=-1), ValueError, "chunk_size must be a positive int"),
+    ("chunk_size 0", lambda: ours(H, W, T, chunk_size=0), ValueError, "chunk_size must be an int >= 1"),
+    ("chunk_size -1", lambda: ours(H, W, T, chunk_size=-1), ValueError, "chunk_size must be an int >= 1"),
     ("hidden size mismatch", lambda: ours(H, W[:, :2], T), ValueError, "hidden size mismatch"),
     ("target out of range", lambda: ours(H, W, torch.tensor([0, 1, 5, 2])), ValueError, "out of range for 5 classes"),
     ("negative target", lambda: ours(H, W, torch.tensor([0, -1, 2, 2])), ValueError, "out of range"),
@@ -163,16 +163,13 @@ def test_bad_arguments_raise_clear_errors(call, exc, match):
 
 
 def test_peak_rss_growth_sees_a_large_allocation():
-    _, mb = LV.peak_rss_growth_mb(lambda: np.ones(40 * 2**20 // 8).sum())  # 40 MB, freed at once
+    _, mb = peak_rss_growth_mb(lambda: np.ones(40 * 2**20 // 8).sum())  # 40 MB, freed at once
     assert 30 < mb < 200
 
 
 def load_benchmark():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import large_vocab as bench
-    finally:
-        sys.path.pop(0)
+    import large_vocab as bench  # benchmarks/large_vocab.py (pyproject.toml puts benchmarks/ on pytest's path)
+
     return bench
 
 
@@ -184,17 +181,20 @@ def test_benchmark_measures_a_method_in_a_fresh_process(tmp_path):
     assert saved["grad_weight"].shape == (256, 8) and torch.isfinite(saved["loss"])
 
 
-def test_benchmark_reports_every_method(monkeypatch, capsys, tmp_path):
-    """The whole script, with each measurement made in this process (the test above runs the fresh-process path)."""
-    bench = load_benchmark()
-
+def measure_in_this_process(bench):
     def in_this_process(method, n, d, v, dtype, repeats, result_file, torch_chunk_size):
         result = {}
         for mode in ("memory", "time"):
             result.update(bench.run_one(method, n, d, v, dtype, repeats, result_file, mode, torch_chunk_size))
         return result
 
-    monkeypatch.setattr(bench, "measure", in_this_process)
+    return in_this_process
+
+
+def test_benchmark_reports_every_method(monkeypatch, capsys, tmp_path):
+    """The whole script, with each measurement made in this process (the test above runs the fresh-process path)."""
+    bench = load_benchmark()
+    monkeypatch.setattr(bench, "measure", measure_in_this_process(bench))
     bench.main(["--n", "64", "--d", "8", "--v", "256", "--repeats", "1", "--json"])
     out = capsys.readouterr().out
     result = json.loads(out.strip().splitlines()[-1])
@@ -235,3 +235,26 @@ def test_online_logsumexp_with_positive_infinity_is_infinite_like_torch():
     x = np.array([[1.0, np.inf, 2.0], [np.inf, np.inf, 0.0], [-np.inf, -np.inf, -np.inf]])
     want = torch.logsumexp(torch.from_numpy(x), dim=1).numpy()
     assert np.array_equal(LV.online_logsumexp(x), want) and np.array_equal(LV.blockwise_logsumexp(x, 2), want)
+
+
+def test_the_benchmark_writes_its_record_only_when_asked(monkeypatch, capsys, tmp_path):
+    """Notebook 09 shows the record; `--record` is the only way the benchmark writes a file."""
+    bench = load_benchmark()
+    monkeypatch.setattr(bench, "measure", measure_in_this_process(bench))
+    monkeypatch.setattr(bench, "RECORD", tmp_path / "recorded" / "large_vocab.json")
+    monkeypatch.setattr(bench, "RECORD_SWEEP", {**bench.RECORD_SWEEP, "n": 32, "d": 8, "v": "64,128", "repeats": 2})
+    bench.main(["--n", "32", "--d", "8", "--v", "64,128", "--repeats", "1"])
+    assert list(tmp_path.iterdir()) == [], "without --record the benchmark must write nothing"
+    bench.main(["--record"])
+    record = json.loads(bench.RECORD.read_text(encoding="utf-8"))
+    assert set(record["results"]) == {"naive", "ours", "torch_chunked", "torch_chunked_256"}
+    assert [r["v"] for r in record["results"]["ours"]] == [64, 128]
+    assert all(len(r["seconds_runs"]) == 2 for rows in record["results"].values() for r in rows)
+
+
+def test_the_committed_record_has_what_notebook_09_shows():
+    record = LV.recorded_benchmark()
+    assert record["shape"] == {"n": 1024, "d": 256, "dtype": "float32", "repeats": 5}, \
+        "notebooks/softmax_ce/recorded/large_vocab.json: re-record it with `python benchmarks/large_vocab.py --record`"
+    sizes = [[r["v"] for r in rows] for rows in record["results"].values()]
+    assert all(s == [2048, 4096, 8192] for s in sizes)

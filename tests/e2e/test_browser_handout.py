@@ -19,7 +19,7 @@ import shutil
 
 import nbformat
 import pytest
-from browser import ROOT, SCREENSHOTS, chromium, chromium_browser, handout
+from browser import ROOT, SCREENSHOTS, chromium, chromium_browser, handout, new_page
 
 NOTEBOOKS = handout.course_notebooks()
 ALL_PAGES = [("student", nb.stem + ".html") for nb in NOTEBOOKS]
@@ -47,7 +47,7 @@ def built(tmp_path_factory):
 
 def open_page(browser, url):
     """Open ``url``; return the page and the lists of console errors, failed requests and off-machine requests."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page = new_page(browser, viewport={"width": 1200, "height": 900})
     problems = {"console errors": [], "failed requests": [], "requests off this machine": []}
     page.on("console", lambda m: problems["console errors"].append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems["console errors"].append(str(e)))

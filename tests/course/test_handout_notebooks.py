@@ -9,15 +9,14 @@
 
 import ast
 import pathlib
-import sys
 
 import nbclient
 import nbformat
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import handout  # noqa: E402
+import handout  # tools/handout.py (pyproject.toml puts tools/ on the path)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 NOTEBOOKS = handout.course_notebooks()
 RUN_END_TO_END = "02_cross_entropy.ipynb"  # one of the quickest

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from softmax_ce import explorers
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG"
 DRAWS = {"temperature_explorer": "draw_temperature", "loss_gradient_explorer": "draw_loss_gradient",
          "label_smoothing_explorer": "draw_label_smoothing"}

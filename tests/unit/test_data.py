@@ -37,8 +37,8 @@ def test_train_val_split_is_a_partition():
 
 
 @pytest.mark.parametrize("call, exc, match", [
-    (lambda: data.spiral(0), ValueError, "n_per_class must be at least 1"),
-    (lambda: data.spiral(10, n_classes=1), ValueError, "n_classes must be at least 2"),
+    (lambda: data.spiral(0), ValueError, "n_per_class must be an int >= 1"),
+    (lambda: data.spiral(10, n_classes=1), ValueError, "n_classes must be an int >= 2"),
     (lambda: data.spiral(10.5), TypeError, "n_per_class must be an int"),
     (lambda: data.two_moons(100, noise=-1), ValueError, "noise must be"),
     (lambda: data.train_val_split(np.zeros((4, 2)), np.zeros(3)), ValueError, "4 rows but y has 3"),

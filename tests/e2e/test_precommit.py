@@ -7,7 +7,7 @@ import pathlib
 import shutil
 import subprocess
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"
 
 
@@ -46,8 +46,10 @@ def test_hooks_catch_lint_and_tidy_notebook_metadata_without_touching_outputs(tm
     first = pre_commit(repo, *changed)
     assert first.returncode == 1, first.stdout
     assert "F401" in first.stdout and "scratch.py" in first.stdout
-    assert "tidied notebooks/02_cross_entropy.ipynb" in first.stdout
+    assert "tidied and staged notebooks/02_cross_entropy.ipynb" in first.stdout
     assert stored.read_bytes() == original, "the hook must restore exactly the stored notebook, outputs included"
+    staged = git(repo, "show", ":notebooks/02_cross_entropy.ipynb").stdout.encode()
+    assert staged == original, "the hook must stage the tidy notebook, so the commit takes it"
 
     (repo / "tools" / "scratch.py").unlink()
     git(repo, "add", "-A")

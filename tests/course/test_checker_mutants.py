@@ -14,7 +14,6 @@ import contextlib
 import io
 import pathlib
 import re
-import sys
 import traceback
 import warnings
 
@@ -22,7 +21,7 @@ import nbformat
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 OPERATORS = [  # (name, pattern, replacement)
@@ -197,7 +196,6 @@ def test_equivalent_mutants_still_exist():
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "notebooks"))
     for exercise, results in kill_report().items():
         valid = [r for _, r in results if r != "invalid"]
         killed = sum(r == "killed" for r in valid)

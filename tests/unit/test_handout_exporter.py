@@ -3,15 +3,14 @@ alt text and tabindex attributes itself: its pages must be the same documents nb
 
 import pathlib
 import re
-import sys
 
 import nbformat
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import handout  # noqa: E402
+import handout  # tools/handout.py (pyproject.toml puts tools/ on the path)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Raw HTML a notebook's outputs may hold, with what the two passes must treat alike: images with and without alt

@@ -14,18 +14,19 @@ import shutil
 import subprocess
 import sys
 
+import course  # tools/course.py (pyproject.toml puts tools/ on the path)
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import course  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def copy(tmp_path):
     """A scratch course with a working-looking .venv (a stamp for another requirements.txt, and a file to lose)."""
     (tmp_path / "tools" / "jupyterlab").mkdir(parents=True)
-    for name in ("tools/course.py", "tools/uv-wheels.txt", "tools/jupyterlab/overrides.json", "requirements.txt"):
+    (tmp_path / "notebooks" / "softmax_ce").mkdir(parents=True)
+    for name in ("tools/course.py", "tools/uv-wheels.txt", "tools/jupyterlab/overrides.json", "requirements.txt",
+                 "pyproject.toml", "notebooks/softmax_ce/__init__.py"):
         shutil.copy(ROOT / name, tmp_path / name)
     venv = tmp_path / ".venv"
     (venv / "bin").mkdir(parents=True)
@@ -98,6 +99,12 @@ def test_a_venv_the_course_did_not_make_is_not_replaced(copy):
     assert untouched(copy)
 
 
+def current_stamp(copy, torch):
+    """The stamp of a .venv set up from this copy's requirements.txt, its editable install pointing into the copy."""
+    return {"requirements_sha256": hashlib.sha256((copy / "requirements.txt").read_bytes()).hexdigest(), "torch": torch,
+            "package": str(copy / "notebooks")}
+
+
 @pytest.mark.parametrize("name", [".venv.old", ".venv.partial"])
 def test_a_leftover_name_the_course_did_not_make_is_not_deleted(copy, name):
     (copy / name).mkdir()
@@ -110,7 +117,7 @@ def test_a_leftover_name_the_course_did_not_make_is_not_deleted(copy, name):
 
 def test_an_interrupted_swap_is_undone(copy):
     """Killed between its two renames, a set-up leaves the working env at .venv.old: the next run puts it back."""
-    stamp = {"requirements_sha256": hashlib.sha256((copy / "requirements.txt").read_bytes()).hexdigest(), "torch": "default"}
+    stamp = current_stamp(copy, "default")
     (copy / ".venv" / course.STAMP_NAME).write_text(json.dumps(stamp), encoding="utf-8")
     (copy / ".venv").rename(copy / ".venv.old")
     code, out = run(copy, "setup", env={"PIP_INDEX_URL": "http://127.0.0.1:9/simple/"})
@@ -125,7 +132,7 @@ def test_a_password_in_the_index_address_is_not_printed():
 
 
 def test_an_up_to_date_venv_needs_no_network(copy):
-    stamp = {"requirements_sha256": hashlib.sha256((copy / "requirements.txt").read_bytes()).hexdigest(), "torch": "cpu"}
+    stamp = current_stamp(copy, "cpu")
     (copy / ".venv" / course.STAMP_NAME).write_text(json.dumps(stamp), encoding="utf-8")
     code, out = run(copy, "setup", env={"PIP_INDEX_URL": "http://127.0.0.1:9/simple/"})
     assert code == 0 and out == "", out
@@ -135,8 +142,7 @@ def test_an_up_to_date_venv_needs_no_network(copy):
 
 def test_another_interpreter_rebuilds_only_when_named(copy):
     """`make lab PYTHON=python3.13` on a .venv built by another Python rebuilds it; plain `make test` does not."""
-    stamp = {"requirements_sha256": hashlib.sha256((copy / "requirements.txt").read_bytes()).hexdigest(),
-             "torch": "default", "python": "CPython 3.12.7 /somewhere/else/python3.12"}
+    stamp = {**current_stamp(copy, "default"), "python": "CPython 3.12.7 /somewhere/else/python3.12"}
     (copy / ".venv" / course.STAMP_NAME).write_text(json.dumps(stamp), encoding="utf-8")
     offline = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple/"}
     assert run(copy, "setup", env=offline) == (0, "")

@@ -43,7 +43,7 @@ def test_reliability_bins_counts_and_empty_bins():
     (([0.5, 0.7], [True]), "same length"),
     (([1.5], [True]), r"probabilities in \[0, 1\]"),
     (([0.5], [2]), "booleans or 0/1"),
-    (([0.5], [True], 0), "n_bins must be a positive int"),
+    (([0.5], [True], 0), "n_bins must be an int >= 1"),
     (([[0.5]], [[True]]), "1-D"),
 ])
 def test_bad_input(args, match):

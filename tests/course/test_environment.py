@@ -8,7 +8,7 @@ import re
 from packaging.markers import Marker
 from packaging.version import Version
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 # name==version, optionally for some platforms only: `colorama==0.4.6 ; sys_platform == "win32"`
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][A-Za-z0-9.!+-]*)(?:\s*;\s*(.+))?$")
 

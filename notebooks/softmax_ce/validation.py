@@ -1,0 +1,143 @@
+"""Argument checks shared by every module of the package: one place per rule, one wording per mistake.
+
+Each check raises a ``TypeError`` (wrong kind of value) or a ``ValueError`` (right kind, wrong value) whose message
+names the argument, what it must be, what it got, and where it helps, the fix. Checks that normalise return the
+normalised value.
+"""
+
+import numpy as np
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# ----------------------------------------------------------------------------- plain numbers
+
+
+def positive_int(value, name, minimum=1):
+    """``value`` as an int ≥ ``minimum``; bools, floats and strings are a TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def finite_number(value, name, low=-np.inf, high=np.inf, low_open=False):
+    """``value`` as a float in [low, high] (or (low, high] with ``low_open``); NaN and infinities are rejected."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not np.isfinite(v) or v < low or v > high or (low_open and v == low):
+        bounds = f"{'>' if low_open else '>='} {low:g}" if np.isinf(high) else f"in [{low:g}, {high:g}]"
+        raise ValueError(f"{name} must be {bounds}, got {v:g}")
+    return v
+
+
+def label_smoothing(value):
+    """``label_smoothing`` ε as a float in [0, 1] (torch's range)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"label_smoothing must be a float, got {type(value).__name__}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {value}")
+    return float(value)
+
+
+def reduction(value):
+    """One of 'mean', 'sum', 'none'."""
+    if not isinstance(value, str):
+        raise TypeError(f"reduction must be a string, got {type(value).__name__}")
+    if value not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {value!r}; expected one of {REDUCTIONS}")
+    return value
+
+
+# ----------------------------------------------------------------------------- arrays
+
+
+def float_array(x, name):
+    """``x`` as a floating-point ndarray; TypeError for anything else (ints, bools, strings, torch tensors...)."""
+    if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor: be explicit, not magic
+        raise TypeError(f"{name} is a torch tensor; pass a NumPy array (tensor.numpy()) instead")
+    arr = np.asarray(x)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(
+            f"{name} must be a floating-point array (float32 or float64), got dtype {arr.dtype}; "
+            f"convert it with np.asarray({name}, dtype=float)"
+        )
+    return arr
+
+
+def dim_index(dim, ndim, name="dim"):
+    """``dim`` normalised to 0..ndim-1 (a 0-d array behaves like 1-d, as in torch)."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(dim).__name__}")
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise ValueError(f"{name}={dim} is out of range for an input with {ndim} dimension(s)")
+    return int(dim) % size
+
+
+def probabilities(p, name):
+    """Every entry of ``p`` in [0, 1] (NaN is not a probability)."""
+    bad = np.isnan(p) | (p < 0) | (p > 1)
+    if np.any(bad):
+        raise ValueError(f"{name} must hold probabilities in [0, 1]; found {p[bad].flat[0]:.4g} (is it a logit?)")
+    return p
+
+
+def same_shape(x, y):
+    """``target`` (y) has the shape of ``input`` (x)."""
+    if x.shape != y.shape:
+        raise ValueError(f"target shape {y.shape} must equal input shape {x.shape}; e.g. use target.reshape(input.shape)")
+
+
+def broadcasts(arr, shape, name):
+    """``arr`` broadcasts to ``shape`` (as torch's weight and pos_weight must)."""
+    try:
+        np.broadcast_to(arr, shape)
+    except ValueError:
+        raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the input shape {shape}") from None
+
+
+# ----------------------------------------------------------------------------- classes
+
+
+def split_class_dim(x):
+    """Class dimension and batch shape of an input of shape (C,), (N, C) or (N, C, d1, ..., dK)."""
+    if x.ndim == 0:
+        raise ValueError("input must have at least 1 dimension: (C,), (N, C) or (N, C, d1, ..., dK); got a 0-d array")
+    class_dim = 0 if x.ndim == 1 else 1
+    batch_shape = x.shape[:class_dim] + x.shape[class_dim + 1:]
+    return class_dim, batch_shape
+
+
+def class_weight(weight, n_classes, dtype):
+    """The per-class weight as an array of shape (C,) in ``dtype``; ones when ``weight`` is None."""
+    if weight is None:
+        return np.ones(n_classes, dtype=dtype)
+    w = float_array(weight, "weight")
+    if w.shape != (n_classes,):
+        raise ValueError(f"weight must have shape ({n_classes},), one entry per class; got {w.shape}")
+    return w.astype(dtype)
+
+
+def class_indices(target, batch_shape, n_classes, ignore_index):
+    """``target`` as an integer array of shape ``batch_shape`` with entries in 0..C-1 or equal to ``ignore_index``."""
+    t = np.asarray(target)
+    if np.issubdtype(t.dtype, np.floating):
+        raise TypeError(
+            f"class-index targets must be integers, got {t.dtype}; use target.astype(np.int64) "
+            f"(or, for class probabilities, a target with the same shape as input)"
+        )
+    if t.dtype == np.bool_ or not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(f"class-index targets must be integers, got {t.dtype}")
+    if t.shape != batch_shape:
+        if t.ndim and len(batch_shape) and t.shape[0] != batch_shape[0]:
+            raise ValueError(f"batch sizes differ: input has N={batch_shape[0]} but target has {t.shape[0]}")
+        raise ValueError(f"target has shape {t.shape} but input of this shape needs class indices of shape {batch_shape}")
+    counted = t[t != ignore_index]
+    if counted.size and counted.min() < 0:
+        raise ValueError(f"class index {counted.min()} is negative (and is not ignore_index={ignore_index})")
+    if counted.size and counted.max() >= n_classes:
+        raise ValueError(f"class index {counted.max()} is out of range for {n_classes} classes (0..{n_classes - 1})")
+    return t
