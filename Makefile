@@ -6,7 +6,8 @@
 #   make outputs  re-execute notebooks and store their outputs (all, or NB=notebooks/02_cross_entropy.ipynb)
 #   make images   redraw the figures in images/ from images/make_images.py
 #   make handout  build handout/student/ and handout/instructor/: HTML pages, index, PDF, student notebooks
-#   make bench    measurements: large-vocabulary memory/time (BENCH_ARGS="--n 2048" to change the shape),
+#   make bench    measurements: large-vocabulary memory/time (BENCH_ARGS="--n 2048" to change the shape;
+#                 BENCH_ARGS=--record re-measures what notebook 09 shows, then make outputs NB=notebooks/09_*),
 #                 and how closely softmax_ce agrees with torch for every option combination
 #   make suite-time  where the test suite's time goes: per-notebook nbval times, serial vs parallel, slowest files
 #   make setup-time  how long a fresh clone's set-up takes (several fresh clones, median)

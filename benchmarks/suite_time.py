@@ -47,7 +47,7 @@ def run_pytest(args, report):
 
 
 def file_of(case):
-    """notebooks.01_softmax.ipynb -> notebooks/01_softmax.ipynb; tests.test_browser_lab -> tests/test_browser_lab.py."""
+    """notebooks.01_softmax.ipynb -> notebooks/01_softmax.ipynb; tests.e2e.test_browser_lab -> tests/e2e/test_browser_lab.py."""
     name = case.get("classname", "")
     if ".ipynb" in name:
         folder, _, stem = name.partition(".")

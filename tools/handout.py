@@ -92,7 +92,7 @@ class CourseExporter(HTMLExporter):
     """nbconvert's HTMLExporter without its last step, in which BeautifulSoup builds a tree of the whole page and
     writes it out again only to add alt text and tabindex attributes: most of the build's time. The lines below are
     HTMLExporter.from_notebook_node's first ones (re-check them when nbconvert is upgraded); ``accessible`` then
-    makes the same changes (tests/test_handout_exporter.py compares the pages with nbconvert's own)."""
+    makes the same changes (tests/unit/test_handout_exporter.py compares the pages with nbconvert's own)."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
         language = nb.metadata.get("language_info", {})

@@ -75,7 +75,7 @@ def _explorer(controls, compute):
     box.controls = controls
 
     # The readout changes last: each widget's change reaches the browser as a message of its own, so the figure is
-    # normally shown or hidden before the numbers that describe it (tests/test_browser_lab.py still waits for both).
+    # normally shown or hidden before the numbers that describe it (tests/e2e/test_browser_lab.py still waits for both).
     def display_result(result):
         image.value, shown_html, box.shown = result
         box.message = ""

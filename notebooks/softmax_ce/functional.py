@@ -1,7 +1,7 @@
 """NumPy twins of ``torch.nn.functional``: same names, keyword arguments, defaults and shapes.
 
 Swap ``F.cross_entropy`` (torch) for ``npF.cross_entropy`` (ours) and back: every function here is
-tested against its torch twin in ``tests/test_functional.py``. All of them are numerically stable
+tested against its torch twin in ``tests/unit/test_functional.py``. All of them are numerically stable
 (logits of +-1e4 give finite, correct results) and reject bad input with a ``ValueError`` or
 ``TypeError`` that names the problem instead of returning a silently wrong number.
 

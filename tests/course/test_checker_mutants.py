@@ -7,7 +7,7 @@ so a rejected mutant raises AssertionError (killed). A mutant that passes is a h
 equivalent program (it computes the same thing on every input): those are listed in EQUIVALENT with the reason.
 A checker that raises instead of answering fails the test outright (checkers never crash).
 
-`python tests/test_checker_mutants.py` prints the kill rate per exercise.
+`python tests/course/test_checker_mutants.py` prints the kill rate per exercise.
 """
 
 import contextlib

@@ -4,7 +4,7 @@
   code itself (ast), so it costs no kernel.
 - One student notebook runs end to end in a fresh kernel, as a class would run it, and each unsolved exercise's
   checker says what is missing ("Not yet: ...") instead of crashing the notebook. (The instructor notebooks run
-  under nbval, and their stored exercise outputs say "Not yet:" too: tests/test_notebooks.py.)
+  under nbval, and their stored exercise outputs say "Not yet:" too: tests/course/test_notebooks.py.)
 """
 
 import ast

@@ -155,8 +155,13 @@ def test_every_referenced_image_and_link_exists(path):
 def test_readme_table_lists_exactly_the_notebooks_in_order():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     listed = re.findall(r"^\|\s*\[(\d\d)\]\(notebooks/(\d\d_\w+\.ipynb)\)", readme, flags=re.M)
-    assert [name for _, name in listed] == [p.name for p in NOTEBOOKS]
-    assert all(num == name[:2] for num, name in listed)
+    names, files = [name for _, name in listed], [p.name for p in NOTEBOOKS]
+    for name in files:
+        assert name in names, (f"add a row for {name} to the README's table of notebooks, in order: "
+                               f"| [{name[:2]}](notebooks/{name}) | title | what you learn |")
+    assert names == files, f"the README's table must list exactly the notebooks, in order: {files}; it lists {names}"
+    wrong = [(num, name) for num, name in listed if num != name[:2]]
+    assert not wrong, f"each README row's link text is its file's number: {wrong}"
 
 
 def test_suite_time_benchmark_runs_the_command_make_test_runs():
@@ -169,8 +174,8 @@ def test_suite_time_benchmark_runs_the_command_make_test_runs():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f".venv/bin/python {' '.join(pytest_command)}" in readme, "the README must show the pytest command make test runs"
     assert suite_time.file_of({"classname": "notebooks.01_softmax.ipynb"}) == "notebooks/01_softmax.ipynb"
-    assert suite_time.file_of({"classname": "tests.test_browser_lab"}) == "tests/test_browser_lab.py"
-    assert suite_time.file_of({"classname": "tests.test_checks.TestSomething"}) == "tests/test_checks.py"
+    assert suite_time.file_of({"classname": "tests.e2e.test_browser_lab"}) == "tests/e2e/test_browser_lab.py"
+    assert suite_time.file_of({"classname": "tests.course.test_checks.TestSomething"}) == "tests/course/test_checks.py"
 
 
 def test_nbval_fails_when_a_figure_changes(pytester):
