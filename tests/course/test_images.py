@@ -22,9 +22,10 @@ def test_every_figure_is_drawn_by_the_script():
 def test_the_check_forgives_rendering_noise_and_catches_a_changed_figure(tmp_path, monkeypatch, capsys):
     import io
 
-    import make_images
     import numpy as np
     from PIL import Image
+
+    import make_images
 
     monkeypatch.setattr(make_images, "HERE", tmp_path)
     drawn = {name: make_images.render(name) for name in make_images.FIGURES}

@@ -19,6 +19,7 @@ import shutil
 
 import nbformat
 import pytest
+
 from browser import ROOT, SCREENSHOTS, chromium, chromium_browser, handout, new_page
 
 NOTEBOOKS = handout.course_notebooks()

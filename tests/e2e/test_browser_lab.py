@@ -20,6 +20,7 @@ import nbformat
 import pytest
 import torch
 import websocket
+
 from browser import ROOT, SCREENSHOTS, chromium_browser, new_page, wait_until
 from lab_server import running_lab
 

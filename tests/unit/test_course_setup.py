@@ -14,8 +14,9 @@ import shutil
 import subprocess
 import sys
 
-import course  # tools/course.py (pyproject.toml puts tools/ on the path)
 import pytest
+
+import course  # tools/course.py (pyproject.toml puts tools/ on the path)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import REDUCTIONS, assert_close, binary_problem, class_problem, logits, torch_opts
 
 from softmax_ce import functional as npF
+from strategies import REDUCTIONS, assert_close, binary_problem, class_problem, logits, torch_opts
 
 # ----------------------------------------------------------------------------- softmax family
 

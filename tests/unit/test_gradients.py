@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import assert_close, binary_problem, class_problem, logits, torch_opts
 
 from softmax_ce import functional as npF
 from softmax_ce import gradients as G
+from strategies import assert_close, binary_problem, class_problem, logits, torch_opts
 
 
 def autograd(fn, x, *args, **kwargs):

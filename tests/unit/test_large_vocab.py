@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from strategies import assert_close, logits
 
 from softmax_ce import large_vocab as LV
 from softmax_ce.memory import peak_rss_growth_mb
+from strategies import assert_close, logits
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

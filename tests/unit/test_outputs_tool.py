@@ -5,8 +5,9 @@ import pathlib
 import shutil
 
 import nbformat
-import outputs  # tools/outputs.py (pyproject.toml puts tools/ on the path)
 import pytest
+
+import outputs  # tools/outputs.py (pyproject.toml puts tools/ on the path)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
