@@ -11,6 +11,7 @@
 #                 and how closely softmax_ce agrees with torch for every option combination
 #   make suite-time  where the test suite's time goes: per-notebook nbval times, serial vs parallel, slowest files
 #   make setup-time  how long a fresh clone's set-up takes (several fresh clones, median)
+#   make hooks    for maintainers, once per clone: pre-commit's hooks, and git's clean filter that stores notebooks tidy
 # Knobs: PYTHON=python3.12 (the interpreter for .venv), TORCH=cpu (PyTorch's CPU-only build; remembered),
 #        INSTALLER=pip (instead of uv: slower, for a network only pip is set up for),
 #        LAB_ARGS=--no-browser (more options for JupyterLab), LAB_ROOT=DIR (serve another copy of the course).
@@ -27,7 +28,7 @@ unexport PYTHONDONTWRITEBYTECODE
 COURSE = $(PYTHON) tools/course.py $(if $(TORCH),--torch $(TORCH)) $(if $(INSTALLER),--installer $(INSTALLER)) \
          $(if $(filter command line environment,$(origin PYTHON)),--this-python)
 
-.PHONY: setup lab test outputs images handout bench suite-time setup-time clean
+.PHONY: setup lab test outputs images handout bench suite-time setup-time hooks clean
 
 # (Re)build .venv when it is missing or was built from a different requirements.txt; a failed build keeps the old one.
 setup:
@@ -60,6 +61,11 @@ suite-time: setup
 
 setup-time: setup
 	$(BIN)/python benchmarks/setup_time.py $(SETUP_TIME_ARGS)
+
+# git add then stores each notebook through tools/outputs.py --clean (.gitattributes); the commit hooks lint and check
+hooks: setup
+	$(BIN)/pre-commit install
+	git config filter.course-notebook.clean ".venv/bin/python tools/outputs.py --clean"
 
 # Deletes only what the set-up and the tests made: a .venv without the set-up's stamp is left alone
 clean:

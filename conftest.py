@@ -21,7 +21,7 @@ import os
 import pathlib
 import re
 
-from softmax_ce.plotting import FIGURE_RMS_TOLERANCE, figure_rms  # loaded here: pytester's in-process runs must not be first
+from softmax_ce.plotting import figure_change
 
 os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -46,24 +46,23 @@ def pytest_collection_modifyitems(items):
 # nbval compares every printed output but skips image/png. Here each figure a cell draws is compared with the stored
 # one, with a tolerance that survives a harmless rendering difference (another FreeType or matplotlib patch release):
 # the root-mean-square difference of the pixels, on the 0-255 scale, as matplotlib.testing.compare measures it.
-# A plot changed in code but not refreshed with `make outputs` fails its cell. `# NBVAL_IGNORE_OUTPUT` cells are not
+# A plot changed in code but not refreshed with `make outputs` fails its cell. Cells tagged nbval-ignore-output are not
 # compared at all (nbval skips them). The measure and its tolerance live in softmax_ce.plotting (make_images.py uses
 # them too).
 
 
-def compare_figures(test, ref):
+def compare_figures(test, ref, notebook="notebooks/NN_topic.ipynb"):
     """Messages for every figure of ``test`` (a cell's new outputs) that differs from ``ref`` (the stored ones)."""
     new = [o["data"]["image/png"] for o in test if "image/png" in o.get("data", {})]
     stored = [o["data"]["image/png"] for o in ref if "image/png" in o.get("data", {})]
     if len(new) != len(stored):
-        return [f"the cell draws {len(new)} figure(s), the notebook stores {len(stored)}: refresh it with make outputs"]
+        return [f"the cell draws {len(new)} figure(s), the notebook stores {len(stored)}: refresh it with "
+                f"make outputs NB={notebook}"]
     problems = []
     for k, (a, b) in enumerate(zip(new, stored), 1):
-        rms = figure_rms(a, b)
-        if rms is None or rms > FIGURE_RMS_TOLERANCE:
-            what = "has another size" if rms is None else f"differs by an RMS of {rms:.2f} (tolerance {FIGURE_RMS_TOLERANCE})"
-            problems.append(f"figure {k} of the cell {what} from the stored one: the plot changed; refresh the notebook "
-                            "with make outputs NB=... and look at the figure")
+        if change := figure_change(a, b):
+            problems.append(f"figure {k} of the cell {change} from the stored one: the plot changed; refresh the notebook "
+                            f"with make outputs NB={notebook} and look at the figure")
     return problems
 
 
@@ -73,7 +72,7 @@ def compare_figures(test, ref):
 # digits; everything printed with a fixed precision (:.4f) is compared exactly. The seeds' exact text is checked by
 # tests/course/test_notebooks.py on the stored outputs.
 
-FULL_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d{9,}(?:e[+-]?\d+)?(?![\w.])")
+FULL_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d{9,}(?:[eE][+-]?\d+)?(?!\w|\.\d)")  # may end a sentence: "0.1234567891."
 
 
 def seven_digits(text):
@@ -104,7 +103,7 @@ def pytest_configure(config):
 
     def compare_outputs(self, test, ref, skip_compare=None):
         same = printed(self, rounded(test), rounded(ref), skip_compare)
-        problems = compare_figures(test, ref)
+        problems = compare_figures(test, ref, notebook=os.path.relpath(str(self.parent.path)))
         if not same or problems:  # nbval counts cells from 0; JupyterLab shows [n]: say both, and the cell's id
             problems.append(f"(nbval's {self.name} is the cell JupyterLab shows as [{self.cell.get('execution_count')}], "
                             f"cell id {self.cell.get('id')})")

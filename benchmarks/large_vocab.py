@@ -55,7 +55,7 @@ def loss_fn(method, torch_chunk_size=None):
     if method == "torch_chunked":
         options = torch.nn.LinearCrossEntropyOptions(batch_chunk_size=torch_chunk_size)
         return lambda h, w, t: F.linear_cross_entropy(h, w, t, options=options)
-    raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+    raise ValueError(f"unknown method {method!r}; expected one of {METHODS} or torch_chunked_<rows>")
 
 
 def run_one(method, n, d, v, dtype_name, repeats, result_file, mode, torch_chunk_size=None):
@@ -163,8 +163,8 @@ def sweep(args):
             compare(results, folder)
         print(f"N={args.n} tokens, D={args.d}, V={v}, {args.dtype}: forward + backward, each method in a fresh process")
         nbytes = {"bfloat16": 2, "float32": 4, "float64": 8}[args.dtype]
-        print(f"(the (N x V) logits alone are {args.n * v * nbytes / 2**20:.0f} MB)")
-        print(f"{'method':18} {'peak MB':>9} {'vs naive':>9} {'seconds':>9} {'vs naive':>9} {'max rel. diff':>14}")
+        print(f"(the (N x V) logits alone are {args.n * v * nbytes / 2**20:.0f} MiB)")
+        print(f"{'method':18} {'peak MiB':>9} {'vs naive':>9} {'seconds':>9} {'vs naive':>9} {'max rel. diff':>14}")
         naive = results["naive"]
         for method, r in results.items():
             print(f"{method:18} {r['peak_mb']:9.1f} {naive['peak_mb'] / max(r['peak_mb'], 1e-9):8.1f}x {r['seconds']:9.3f} "
@@ -190,6 +190,9 @@ def main(argv=None):
                         help=f"run notebook 09's sweep and write it to {shown(RECORD)}")
     args = parser.parse_args(argv)
     if args.record:
+        given = [f"--{k.replace('_', '-')}" for k in (*RECORD_SWEEP, "torch_chunk_size") if getattr(args, k) != parser.get_default(k)]
+        if given:
+            parser.error(f"--record runs notebook 09's own sweep; leave out {', '.join(given)}")
         for key, value in RECORD_SWEEP.items():
             setattr(args, key, value)
     try:

@@ -2,7 +2,7 @@
 
     python images/make_images.py           write every figure
     python images/make_images.py --check   exit 1 if a committed figure differs from what the script draws by more
-                                           than a rendering difference (softmax_ce.plotting.figure_rms)
+                                           than a rendering difference (softmax_ce.plotting.figure_change)
 """
 
 import pathlib
@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 from softmax_ce import functional as npF  # noqa: E402
-from softmax_ce.plotting import COURSE_STYLE, FIGURE_RMS_TOLERANCE, figure_rms, png_bytes  # noqa: E402
+from softmax_ce.plotting import COURSE_STYLE, figure_change, png_bytes  # noqa: E402
 
 
 def softmax_pipeline():
@@ -67,6 +67,7 @@ def cross_entropy_true_class():
         axes[2].plot(p0, -np.log(p0), "o", color="C3")
         axes[2].annotate(f"{-np.log(p0):.4f}", (p0, -np.log(p0)), xytext=(6, 4), textcoords="offset points", fontsize=8)
     axes[2].set_xlabel("probability of the true class", fontsize=8)
+    axes[2].set_ylabel("cross-entropy loss", fontsize=8)
     axes[2].set_title("loss = −log p(true class)", fontsize=9)
     return fig
 
@@ -87,11 +88,9 @@ def main(args):
     for name in FIGURES:
         data, path = render(name), HERE / name
         if "--check" in args:
-            rms = figure_rms(path.read_bytes(), data) if path.exists() else None
-            if rms is None or rms > FIGURE_RMS_TOLERANCE:
-                stale.append((name, "is missing" if not path.exists() else "has another size than the script draws"
-                              if rms is None else f"differs from what the script draws by an RMS of {rms:.2f} "
-                              f"(tolerance {FIGURE_RMS_TOLERANCE})"))
+            change = figure_change(data, path.read_bytes()) if path.exists() else "is missing"
+            if change:
+                stale.append((name, change if change == "is missing" else f"{change} from what the script draws"))
         else:
             path.write_bytes(data)
             print(f"wrote {path.relative_to(HERE.parent)}")

@@ -274,10 +274,13 @@ def save_pdf(page, path):
              margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
 
 
-def wait_for_mathjax(page, timeout_ms=60_000):
-    """Wait until MathJax has finished its typesetting queue."""
-    page.wait_for_function("() => window.MathJax && window.MathJax.Hub && window.MathJax.Hub.queue.pending === 0 "
-                           "&& window.MathJax.Hub.queue.running === 0", timeout=timeout_ms)
+MATHJAX_DONE = ("() => window.MathJax && window.MathJax.Hub && window.MathJax.Hub.queue.pending === 0 "
+                "&& window.MathJax.Hub.queue.running === 0")
+
+
+def wait_for_mathjax(page, timeout_ms=180_000):
+    """Wait until MathJax has finished its typesetting queue (the whole course on one page takes longest)."""
+    page.wait_for_function(MATHJAX_DONE, timeout=timeout_ms)
 
 
 def main(argv=None):

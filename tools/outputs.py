@@ -2,7 +2,10 @@
 
     python tools/outputs.py [NOTEBOOK ...]                  execute, then store outputs (default: every notebooks/NN_*.ipynb)
     python tools/outputs.py --normalise-only [NOTEBOOK ...]  tidy metadata, keep the outputs
-    python tools/outputs.py --normalise-only --stage [...]   the same, and `git add` what it tidied (the pre-commit hook)
+    python tools/outputs.py --staged [NOTEBOOK ...]          the pre-commit hook: is what `git add` staged tidy and run
+                                                            in order? if not, tidy the file and fail (add it again)
+    python tools/outputs.py --clean < in.ipynb > out.ipynb   git's clean filter (`make hooks`): `git add` stores the
+                                                            tidy form and leaves your file as it is
     python tools/outputs.py --check [NOTEBOOK ...]           exit 1 if a notebook's metadata is not tidy, or its
                                                             cells ran out of order (tidying cannot fix that)
 
@@ -96,10 +99,9 @@ def order_problem(nb):
     return None
 
 
-def tidy(path, check_only, stage=False):
-    """Normalise ``path``'s metadata without executing it. Returns True when it was already tidy (or tidied and
-    staged, with ``stage``) and ran in order (nbval and the tests expect a top-to-bottom run; only `make outputs` can
-    make one)."""
+def tidy(path, check_only):
+    """Normalise ``path``'s metadata without executing it. Returns True when it was already tidy and ran in order
+    (nbval and the tests expect a top-to-bottom run; only `make outputs` can make one)."""
     before = path.read_text(encoding="utf-8")
     nb = normalise(nbformat.reads(before, as_version=4))
     after = text_of(nb)
@@ -109,15 +111,40 @@ def tidy(path, check_only, stage=False):
         return problem is None
     if check_only:
         print(f"untidy {path}: run python tools/outputs.py --normalise-only {path}", file=sys.stderr)
-        return False
-    write_atomically(path, after)
-    if stage:  # the commit goes on with the tidy file: only metadata changed, never code or outputs
-        import subprocess
+    else:
+        write_atomically(path, after)
+        print(f"tidied {path}")
+    return False  # a hook that changed a file fails, so that the tidy file is what gets committed
 
-        subprocess.run(["git", "add", "--", str(path)], check=True)
-        print(f"tidied and staged {path}")
+
+def clean(text):
+    """The tidy form of a notebook's text, for git's clean filter; anything that is not a notebook passes unchanged
+    (a filter must never lose what `git add` is given)."""
+    try:
+        return text_of(normalise(nbformat.reads(text, as_version=4)))
+    except Exception:  # not JSON, not a notebook, an old format: store it as it is
+        return text
+
+
+def staged(path):
+    """The pre-commit hook: True when the staged version of ``path`` is tidy and ran in order. When it is not tidy
+    (no clean filter set up), the file is tidied, as --normalise-only does, and the commit stops so it can be added
+    again. The hook never stages anything itself: pre-commit puts your unstaged changes back afterwards, and a hook
+    that changed the index would make that fail."""
+    import subprocess
+
+    result = subprocess.run(["git", "show", f":{path.as_posix()}"], capture_output=True, text=True, encoding="utf-8")
+    if result.returncode:  # not in the index (pre-commit passes only staged files; `--files` may pass others)
+        return tidy(path, check_only=False)
+    text = result.stdout
+    tidy_text = clean(text)
+    problem = order_problem(nbformat.reads(text, as_version=4))
+    if problem:
+        print(f"{path}: {problem}: run `make outputs NB={path}` (a fresh kernel, top to bottom)", file=sys.stderr)
+    if tidy_text == text:
         return problem is None
-    print(f"tidied {path}")
+    tidy(path, check_only=False)
+    print(f"{path}: git add it again (or run `make hooks` once: then git add stores notebooks tidy by itself)")
     return False
 
 
@@ -140,14 +167,21 @@ def main(argv=None):
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--normalise-only", action="store_true", help="tidy metadata, do not execute")
     mode.add_argument("--check", action="store_true", help="only report notebooks whose metadata is not tidy")
-    parser.add_argument("--stage", action="store_true", help="with --normalise-only: git add each notebook it tidied")
+    mode.add_argument("--staged", action="store_true", help="check what git staged (the pre-commit hook)")
+    mode.add_argument("--clean", action="store_true", help="git's clean filter: a notebook on stdin, its tidy form on stdout")
     args = parser.parse_args(argv)
+    if args.clean:
+        data = sys.stdin.buffer.read().decode("utf-8", errors="surrogateescape")
+        sys.stdout.buffer.write(clean(data).encode("utf-8", errors="surrogateescape"))
+        return 0
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if problem := path_problem(paths):
         print(problem, file=sys.stderr)
         return 2
     if args.normalise_only or args.check:
-        results = [tidy(p, args.check, args.stage) for p in paths]
+        results = [tidy(p, args.check) for p in paths]
+    elif args.staged:
+        results = [staged(p) for p in paths]
     else:
         results = [execute(p) for p in paths]
     return 0 if all(results) else 1

@@ -156,19 +156,19 @@ def temperature_explorer(logits=(2.0, 1.0, 0.1), T=1.0):
 LOSSES = ("cross-entropy (softmax)", "BCE with logits", "MSE on sigmoid")
 
 
-def losses_and_gradients(x, n_classes=3):
-    """Loss and d loss / d x for a true-class logit x, true label 1, as {name: (loss, gradient)}.
+def losses_and_gradients(z, n_classes=3):
+    """Loss and d loss / d z for a true-class logit z, true label 1, as {name: (loss, gradient)}.
 
-    cross-entropy on logits (x, 0, ..., 0), true class 0: log(e^x + C − 1) − x, gradient softmax(z)_0 − 1;
-    BCE with logits: softplus(−x), gradient σ(x) − 1; MSE on sigmoid: (σ(x) − 1)², gradient 2 (σ(x) − 1) σ(x) (1 − σ(x)).
-    ``x`` may be a number (gives floats) or an array (gives arrays of its shape).
+    cross-entropy on logits (z, 0, ..., 0), true class 0: log(e^z + C − 1) − z, gradient softmax(z, 0, ..., 0)_0 − 1;
+    BCE with logits: softplus(−z), gradient σ(z) − 1; MSE on sigmoid: (σ(z) − 1)², gradient 2 (σ(z) − 1) σ(z) (1 − σ(z)).
+    ``z`` may be a number (gives floats) or an array (gives arrays of its shape).
     """
-    x = np.asarray(x, dtype=float)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("the logit x must be finite")
+    z = np.asarray(z, dtype=float)
+    if not np.all(np.isfinite(z)):
+        raise ValueError("the logit z must be finite")
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
         raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
-    flat = x.reshape(-1)
+    flat = z.reshape(-1)
     logits = np.zeros((flat.size, n_classes))
     logits[:, 0] = flat
     true_class = np.zeros(flat.size, dtype=np.int64)
@@ -181,19 +181,19 @@ def losses_and_gradients(x, n_classes=3):
                     G.binary_cross_entropy_with_logits_grad(flat, ones, reduction="none")),
         LOSSES[2]: ((s - 1) ** 2, 2 * (s - 1) * s * (1 - s)),
     }
-    if x.ndim == 0:
+    if z.ndim == 0:
         return {name: (float(loss[0]), float(grad[0])) for name, (loss, grad) in pairs.items()}
-    return {name: (loss.reshape(x.shape), grad.reshape(x.shape)) for name, (loss, grad) in pairs.items()}
+    return {name: (loss.reshape(z.shape), grad.reshape(z.shape)) for name, (loss, grad) in pairs.items()}
 
 
-def draw_loss_gradient(axes, x, n_classes=3, xlim=(-10.0, 10.0)):
-    """Curves of the three losses (left axes) and their gradients d loss / d x (right), dots at x (a number or a list).
+def draw_loss_gradient(axes, z, n_classes=3, xlim=(-10.0, 10.0)):
+    """Curves of the three losses (left axes) and their gradients d loss / d z (right), dots at z (a number or a list).
 
-    Returns ``losses_and_gradients(x)``: the values at the dots.
+    Returns ``losses_and_gradients(z)``: the values at the dots.
     """
     ax_loss, ax_grad = axes
-    marks = np.atleast_1d(np.asarray(x, dtype=float))
-    at_x = losses_and_gradients(x, n_classes)
+    marks = np.atleast_1d(np.asarray(z, dtype=float))
+    at_x = losses_and_gradients(z, n_classes)
     xs = np.linspace(*xlim, 401)
     curves = losses_and_gradients(xs, n_classes)
     for i, (name, (loss, grad)) in enumerate(curves.items()):
@@ -208,33 +208,33 @@ def draw_loss_gradient(axes, x, n_classes=3, xlim=(-10.0, 10.0)):
         for m in marks:
             ax.axvline(m, color="gray", ls=":", lw=1)
         ax.set_xlim(*xlim)
-        ax.set_xlabel("logit x of the true class (label 1)")
+        ax.set_xlabel("logit z of the true class (label 1)")
     for ax, height in ((ax_loss, 0.35), (ax_grad, 0.5)):
         ax.text(xlim[0] + 0.3, height, "confidently\nwrong", transform=ax.get_xaxis_transform(), va="center", fontsize=8, color="C3")
     ax_loss.set_ylabel("loss")
     ax_loss.set_title("loss (true label 1)")
     ax_loss.legend(fontsize=8, loc="upper right")
     ax_grad.set_ylim(-1.08, 0.08)
-    ax_grad.set_ylabel("d loss / d x")
+    ax_grad.set_ylabel("d loss / d z")
     ax_grad.set_title("gradient: MSE on sigmoid's vanishes when confidently wrong")
     ax_grad.legend(fontsize=8, loc="lower right")
     return at_x
 
 
-def loss_gradient_explorer(x=-6.0, n_classes=3):
-    """Slide the true-class logit x: loss and gradient of softmax cross-entropy, BCE with logits and MSE on sigmoid."""
-    slider = _slider(check.finite_number(x, "the logit x", low=-50.0, high=50.0), -10.0, 10.0, 0.5, "true-class logit x",
+def loss_gradient_explorer(z=-6.0, n_classes=3):
+    """Slide the true-class logit z: loss and gradient of softmax cross-entropy, BCE with logits and MSE on sigmoid."""
+    slider = _slider(check.finite_number(z, "the logit z", low=-50.0, high=50.0), -10.0, 10.0, 0.5, "true-class logit z",
                      "softmax-ce-logit")
 
     def compute():
         value = slider.value
-        xlim = (slider.min, slider.max)  # -10..10, or wider to include an initial x outside it
+        xlim = (slider.min, slider.max)  # -10..10, or wider to include an initial z outside it
         png, at_x = _render(lambda axes: draw_loss_gradient(axes, value, n_classes, xlim), 2, (10, 3.6))
         rows = "".join(f"<tr><td>{name}</td><td>{loss + 0.0:.4f}</td><td>{grad:.2e}</td></tr>" for name, (loss, grad) in at_x.items())
-        readout = (f"<table><tr><th>x = {value:.2f}</th><th>loss</th><th>d loss / d x</th></tr>{rows}</table>")
-        return png, readout, {"x": value, **at_x}
+        readout = (f"<table><tr><th>z = {value:.2f}</th><th>loss</th><th>d loss / d z</th></tr>{rows}</table>")
+        return png, readout, {"z": value, **at_x}
 
-    return _explorer({"x": slider}, compute)
+    return _explorer({"z": slider}, compute)
 
 
 # ----------------------------------------------------------------------------- 07: label smoothing

@@ -123,9 +123,16 @@ def smoothing_weights(label_smoothing, n_classes):
 
 
 def smoothed_targets(y, label_smoothing, dim=-1):
-    """q = (1 − ε) y + ε / C for one-hot or probability targets y with C classes along ``dim`` (arrays or tensors)."""
-    a, b = smoothing_weights(label_smoothing, y.shape[dim])
-    return a * y + b
+    """q = (1 − ε) y + ε / C for one-hot or probability targets y with C classes along ``dim``.
+
+    ``y`` is a floating NumPy array or torch tensor; q has its dtype (float32 stays float32) and shape.
+    """
+    check.label_smoothing(label_smoothing)
+    dtype = getattr(y, "dtype", None)
+    if not (np.issubdtype(dtype, np.floating) if isinstance(dtype, np.dtype) else getattr(dtype, "is_floating_point", False)):
+        raise TypeError(f"y must be a floating-point array or tensor of one-hot rows or probabilities, got {dtype}")
+    a, b = smoothing_weights(float(label_smoothing), y.shape[dim])
+    return y * a + b  # Python floats: NumPy and torch keep y's dtype
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):

@@ -78,8 +78,9 @@ def _check_args(input, linear_weight, linear_bias, target, reduction, ignore_ind
         raise ValueError(f"hidden size mismatch: input has D={input.shape[1]} but linear_weight has D={linear_weight.shape[1]}")
     if linear_bias is not None and tuple(linear_bias.shape) != (linear_weight.shape[0],):
         raise ValueError(f"linear_bias must have shape ({linear_weight.shape[0]},), got {tuple(linear_bias.shape)}")
-    if not isinstance(target, torch.Tensor) or target.dtype not in (torch.int64, torch.int32, torch.uint8):
-        raise TypeError(f"target must be an integer tensor of class indices, got {getattr(target, 'dtype', type(target).__name__)}")
+    if not isinstance(target, torch.Tensor) or target.dtype not in (torch.int64, torch.uint8):  # torch's two (Long, Byte)
+        raise TypeError(f"target must be a tensor of class indices of dtype int64 (or uint8), as torch requires; got "
+                        f"{getattr(target, 'dtype', type(target).__name__)}: use target.long()")
     if tuple(target.shape) != (input.shape[0],):
         raise ValueError(f"target must have shape ({input.shape[0]},), one class per row of input; got {tuple(target.shape)}")
     counted = target[target != ignore_index]

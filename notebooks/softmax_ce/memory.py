@@ -31,12 +31,12 @@ def _return_freed_memory_at_once():
 
 
 def peak_rss_growth_mb(fn, *args, **kwargs):
-    """Run ``fn`` and return (its result, how many MB it raised the peak resident set size above the current one).
+    """Run ``fn`` and return (its result, how many MiB (2**20 bytes) it raised the peak resident set size above the current one).
 
     On Linux the peak (VmHWM) is reset first, so every call is measured on its own; the first call also sets
     glibc's mmap threshold to 64 KiB for the rest of the process (see ``_return_freed_memory_at_once``).
     On macOS the process-wide maximum (ru_maxrss) is used, which is only right for the first large call.
-    Where neither exists (Windows: no /proc, no ``resource`` module) the MB are None: not measured.
+    Where neither exists (Windows: no /proc, no ``resource`` module) the MiB are None: not measured.
     """
     _return_freed_memory_at_once()
     try:

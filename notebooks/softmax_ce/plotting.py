@@ -37,24 +37,41 @@ def png_bytes(fig):
     return buf.getvalue()
 
 
-# A stored figure and a redrawn one may differ by a harmless rendering difference (another FreeType or matplotlib patch
-# release); a changed plot differs by much more. Used by the tests' figure comparison and by `make_images.py --check`.
-FIGURE_RMS_TOLERANCE = 2.0
+# A stored figure and a redrawn one may differ by rendering noise: antialiasing that moves some pixels a little. A
+# changed plot differs by more: many pixels a little (the RMS), or a few pixels a lot (a recoloured marker, one new
+# digit in a label). Used by the tests' figure comparison and by `make_images.py --check`.
+FIGURE_RMS_TOLERANCE = 2.0  # root-mean-square difference of all pixels, 0-255 scale (as matplotlib.testing.compare)
+FIGURE_PIXEL_JUMP = 96  # a pixel changed clearly when one of its channels moves by more than this
+FIGURE_CLEAR_PIXELS = 4  # more clearly changed pixels than this: the figure changed
+
+
+def _pixels(png):
+    from PIL import Image
+
+    data = base64.b64decode(png) if isinstance(png, str) else png
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
 
 
 def figure_rms(png_a, png_b):
-    """Root-mean-square pixel difference (0-255 scale, as matplotlib.testing.compare) of two PNGs, given as bytes or
-    base64 text; None when their sizes differ."""
-    from PIL import Image
-
-    def pixels(png):
-        data = base64.b64decode(png) if isinstance(png, str) else png
-        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
-
-    a, b = pixels(png_a), pixels(png_b)
+    """Root-mean-square pixel difference (0-255 scale) of two PNGs, given as bytes or base64 text; None when their
+    sizes differ."""
+    a, b = _pixels(png_a), _pixels(png_b)
     if a.shape != b.shape:
         return None
     return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def figure_change(png_a, png_b):
+    """None when two PNGs (bytes or base64 text) show the same figure up to rendering noise; else how they differ."""
+    a, b = _pixels(png_a), _pixels(png_b)
+    if a.shape != b.shape:
+        return f"has another size ({a.shape[1]} x {a.shape[0]} pixels against {b.shape[1]} x {b.shape[0]})"
+    rms = float(np.sqrt(np.mean((a - b) ** 2)))
+    clear = int((np.abs(a - b).max(axis=-1) > FIGURE_PIXEL_JUMP).sum())
+    if rms > FIGURE_RMS_TOLERANCE or clear > FIGURE_CLEAR_PIXELS:
+        return (f"differs by an RMS of {rms:.2f} (tolerance {FIGURE_RMS_TOLERANCE}) with {clear} pixels clearly changed "
+                f"(tolerance {FIGURE_CLEAR_PIXELS})")
+    return None
 
 
 def show(fig):
@@ -79,14 +96,18 @@ def probability_grid(predict_proba, X, resolution=200, margin=0.3):
 
 
 def decision_regions(ax, xx, yy, probs, X, y, title=""):
-    """Colour each grid point by its predicted class (lighter where less confident) and scatter the data on top."""
+    """Colour each grid point by its predicted class (lighter where less confident) and scatter the data on top.
+
+    One unit is as long on both axes (equal aspect), so a spiral keeps its shape next to other equal-aspect panels;
+    the points are their class's colour with a dark edge, which stands out on the pale background of every class.
+    """
     n_classes = probs.shape[-1]
     colors = np.array([matplotlib.colors.to_rgb(f"C{k}") for k in range(n_classes)])
     confidence = probs.max(axis=-1, keepdims=True)
-    shade = 1 - (1 - colors[probs.argmax(axis=-1)]) * (0.25 + 0.35 * confidence)
-    ax.imshow(shade, origin="lower", extent=(xx.min(), xx.max(), yy.min(), yy.max()), aspect="auto")
+    shade = 1 - (1 - colors[probs.argmax(axis=-1)]) * (0.15 + 0.3 * confidence)
+    ax.imshow(shade, origin="lower", extent=(xx.min(), xx.max(), yy.min(), yy.max()), aspect="equal")
     for k in range(n_classes):
-        ax.scatter(*X[y == k].T, s=10, color=f"C{k}", edgecolors="white", linewidths=0.4, label=f"class {k}")
+        ax.scatter(*X[y == k].T, s=12, color=f"C{k}", edgecolors="black", linewidths=0.5, label=f"class {k}")
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])

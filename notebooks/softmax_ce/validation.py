@@ -23,12 +23,22 @@ def positive_int(value, name, minimum=1):
 
 
 def finite_number(value, name, low=-np.inf, high=np.inf, low_open=False):
-    """``value`` as a float in [low, high] (or (low, high] with ``low_open``); NaN and infinities are rejected."""
-    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    """``value`` as a float in [low, high] (or (low, high] with ``low_open``); NaN and infinities are rejected.
+
+    Any real scalar is accepted (int, float, NumPy scalars and 0-d arrays, a one-element torch tensor); bools and
+    strings are not numbers here."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.ndim(value) != 0 or getattr(value, "dtype", None) == np.bool_:
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    if not np.isfinite(v) or v < low or v > high or (low_open and v == low):
-        bounds = f"{'>' if low_open else '>='} {low:g}" if np.isinf(high) else f"in [{low:g}, {high:g}]"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}") from None
+    left = "(" if low_open else "["
+    bounds = (f"{'>' if low_open else '>='} {low:g}" if np.isinf(high) else
+              f"<= {high:g}" if np.isinf(low) else f"in {left}{low:g}, {high:g}]")
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be a finite number{'' if np.isinf(low) and np.isinf(high) else ' ' + bounds}, got {v:g}")
+    if v < low or v > high or (low_open and v == low):
         raise ValueError(f"{name} must be {bounds}, got {v:g}")
     return v
 
@@ -36,7 +46,7 @@ def finite_number(value, name, low=-np.inf, high=np.inf, low_open=False):
 def label_smoothing(value):
     """``label_smoothing`` ε as a float in [0, 1] (torch's range)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"label_smoothing must be a float, got {type(value).__name__}")
+        raise TypeError(f"label_smoothing must be a number, got {type(value).__name__}")
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {value}")
     return float(value)
@@ -130,7 +140,23 @@ def class_indices(target, batch_shape, n_classes, ignore_index):
             f"(or, for class probabilities, a target with the same shape as input)"
         )
     if t.dtype == np.bool_ or not np.issubdtype(t.dtype, np.integer):
-        raise TypeError(f"class-index targets must be integers, got {t.dtype}")
+        raise TypeError(f"class-index targets must be integers, got {t.dtype}; use target.astype(np.int64)")
+    # torch's rule: int64 always; uint8 only for an input of shape (C,) or (N, C); every other integer type is refused
+    # ("expected target dtype to be Long or Byte"; with spatial dimensions d1..dK, "expected scalar type Long").
+    is_int64 = t.dtype.kind == "i" and t.dtype.itemsize == 8
+    is_uint8 = t.dtype.kind == "u" and t.dtype.itemsize == 1
+    if not is_int64 and not (is_uint8 and len(batch_shape) <= 1):
+        if is_uint8:
+            raise TypeError(
+                f"class-index targets of shape {t.shape} (an input with dimensions d1, ..., dK after the classes) must "
+                f"be int64, got uint8: torch accepts uint8 only for an input of shape (C,) or (N, C); "
+                f"use target.astype(np.int64)"
+            )
+        accepted = "int64 (or uint8)" if len(batch_shape) <= 1 else "int64"
+        raise TypeError(
+            f"class-index targets must be {accepted}, got {t.dtype}: torch's cross_entropy and nll_loss refuse "
+            f"{t.dtype} too; use target.astype(np.int64)"
+        )
     if t.shape != batch_shape:
         if t.ndim and len(batch_shape) and t.shape[0] != batch_shape[0]:
             raise ValueError(f"batch sizes differ: input has N={batch_shape[0]} but target has {t.shape[0]}")

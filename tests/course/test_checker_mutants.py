@@ -166,7 +166,7 @@ def kill_report():
         if exercise in NEEDS_THE_NOTEBOOK:
             continue
         results = [(description, run(mutant, imports)) for description, mutant in mutants(source)]
-        report[exercise] = results
+        report[exercise] = [("the solution itself, unmutated", run(source, imports)), *results]
     return report
 
 
@@ -174,13 +174,16 @@ def kill_report():
 def report():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MPLBACKEND", "Agg")
-        patch.syspath_prepend(str(ROOT / "notebooks"))
         return kill_report()
 
 
 @pytest.mark.parametrize("exercise", [e for e, *_ in exercises() if e not in NEEDS_THE_NOTEBOOK])
 def test_every_mutant_of_the_solution_is_rejected(report, exercise):
-    results = report[exercise]
+    (_, baseline), *results = report[exercise]
+    assert baseline == "survived", (
+        f"{exercise}: the solution itself does not pass its checker when run after the notebook's import cell alone "
+        f"({baseline}): does it use a name another cell defines? Its mutants would prove nothing; make the solution "
+        "self-contained")
     crashes = [(d, r) for d, r in results if r.startswith("crash")]
     assert not crashes, f"{exercise}: a checker raised instead of answering: {crashes}"
     survivors = [d for d, r in results if r == "survived" and (exercise, d) not in EQUIVALENT]
@@ -196,7 +199,9 @@ def test_equivalent_mutants_still_exist():
 
 
 if __name__ == "__main__":
-    for exercise, results in kill_report().items():
+    for exercise, ((_, baseline), *results) in kill_report().items():
+        if baseline != "survived":
+            print(f"{exercise}: the unmutated solution does not pass on its own ({baseline}): its mutants prove nothing")
         valid = [r for _, r in results if r != "invalid"]
         killed = sum(r == "killed" for r in valid)
         print(f"{exercise}: {killed}/{len(valid)} killed ({len(results) - len(valid)} invalid)")

@@ -1,6 +1,7 @@
 """The exercise checkers: right answers pass, each usual mistake gets its own hint, nothing crashes."""
 
 import collections
+import contextlib
 import math
 import re
 
@@ -148,6 +149,7 @@ GRADIENT_RIGHT = [
     (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z, t)),
     (checks.check_cross_entropy_grad, lambda z, t: G.cross_entropy_grad(z.astype(np.float32), t)),  # float32 work is fine
     (checks.check_bce_grad, lambda x, y: G.binary_cross_entropy_with_logits_grad(x, y)),
+    (checks.check_two_layer_backward, lambda *args: two_layer_loop(*args)),
 ]
 GRADIENT_WRONG = [
     (checks.check_softmax_jacobian, lambda z: -G.softmax_jacobian(z), "sign"),
@@ -314,12 +316,17 @@ TRAPS_WRONG = [
 
 FUNCTION_CHECKERS = list(dict.fromkeys(c for c, _ in RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT + TRAINING_RIGHT + LARGE_VOCAB_RIGHT
                                         + TRAPS_RIGHT))
+FUNCTION_CHECKERS += [checks.check_true_class_nll, checks.check_normalise_rows, checks.check_train_steps]  # notebook 00: corpus in LEARNERS
 
 
 def test_every_function_checker_is_tested():
     documented = {name for name in dir(checks) if name.startswith("check_")}
     value_checkers = {"check_true_class_probability", "check_loss_choice", "check_overflow_threshold", "check_best_temperature"}
-    assert documented == {c.__name__ for c in FUNCTION_CHECKERS} | value_checkers
+    untested = sorted(documented - {c.__name__ for c in FUNCTION_CHECKERS} - value_checkers)
+    assert not untested, (f"{untested}: add each checker of a function to FUNCTION_CHECKERS in this file (its corpus goes "
+                          "in LEARNERS), or, if it checks a value rather than a function, to value_checkers above")
+    gone = sorted(({c.__name__ for c in FUNCTION_CHECKERS} | value_checkers) - documented)
+    assert not gone, f"{gone} are listed here but softmax_ce.checks no longer exports them: remove them here"
 
 
 @pytest.mark.parametrize("checker", FUNCTION_CHECKERS, ids=[c.__name__ for c in FUNCTION_CHECKERS])
@@ -491,7 +498,7 @@ LEARNERS = {
         "wrong": [(lambda z, y: -np.log(np.exp(z[y]) / np.exp(z).sum()), "overflows"),
                   (lambda z, y: z[y] - npF.logsumexp(z, dim=0), "sign"),
                   (lambda z, y: np.log(np.sum(np.exp(z - z.max()))) - z[y], "did not add it back"),
-                  (lambda z, y: float(np.exp(z[y] - npF.logsumexp(z, dim=0))), "probability p_y"),
+                  (lambda z, y: float(np.exp(z[y] - npF.logsumexp(z, dim=0))), "probability p_t"),
                   (lambda z, y: (npF.logsumexp(z, dim=0) - z[y]) / math.log(10), "log10 or log2"),
                   (lambda z, y: npF.logsumexp(z, dim=0) - z[y - 1], "expected"),
                   (lambda z, y: npF.logsumexp(z, dim=0) - z[y] + 1, "expected")],
@@ -644,6 +651,54 @@ def sm(z, axis=-1):
     return npF.softmax(z, dim=axis)
 
 
+def two_layer_torch(X, Y, W1, b1, W2, b2):
+    """Autograd's gradients of F.cross_entropy(relu(X W1ᵀ + b1) W2ᵀ + b2, Y) with probability targets."""
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in {"X": X, "W1": W1, "b1": b1, "W2": W2, "b2": b2}.items()}
+    Z = torch.nn.functional.linear(torch.relu(torch.nn.functional.linear(t["X"], t["W1"], t["b1"])), t["W2"], t["b2"])
+    torch.nn.functional.cross_entropy(Z, torch.tensor(Y)).backward()
+    return {k: v.grad for k, v in t.items()}
+
+
+def two_layer_loop(X, Y, W1, b1, W2, b2):
+    """The chain rule entry by entry, in plain Python loops: no matrix product, no broadcasting."""
+    N, D_in, D, C = len(X), X.shape[1], len(W1), len(W2)
+    A = [[sum(X[n][i] * W1[k][i] for i in range(D_in)) + b1[k] for k in range(D)] for n in range(N)]
+    h = [[max(a, 0.0) for a in row] for row in A]
+    Z = [[sum(h[n][k] * W2[c][k] for k in range(D)) + b2[c] for c in range(C)] for n in range(N)]
+    dZ = [[(math.exp(Z[n][c]) / sum(math.exp(v) for v in Z[n]) - Y[n][c]) / N for c in range(C)] for n in range(N)]
+    dA = [[sum(dZ[n][c] * W2[c][k] for c in range(C)) * (A[n][k] > 0) for k in range(D)] for n in range(N)]
+    return {"X": [[sum(dA[n][k] * W1[k][i] for k in range(D)) for i in range(D_in)] for n in range(N)],
+            "W1": [[sum(dA[n][k] * X[n][i] for n in range(N)) for i in range(D_in)] for k in range(D)],
+            "b1": [sum(dA[n][k] for n in range(N)) for k in range(D)],
+            "W2": [[sum(dZ[n][c] * h[n][k] for n in range(N)) for k in range(D)] for c in range(C)],
+            "b2": [sum(dZ[n][c] for n in range(N)) for c in range(C)]}
+
+
+def two_layer_variant(mistake):
+    """The usual mistakes of a manual backward pass, one at a time."""
+    def backward(X, Y, W1, b1, W2, b2):
+        A = X @ W1.T + b1
+        h = np.maximum(A, 0)
+        P = sm(h @ W2.T + b2, 0 if mistake == "axis 0" else 1)
+        dZ = (P - (np.eye(Y.shape[1])[Y.argmax(1)] if mistake == "one-hot" else Y)) / (1 if mistake == "sum" else len(X))
+        dA = (dZ @ W2) * (1 if mistake == "no relu" else (A > 0))
+        grads = {"X": dA @ W1, "W1": dA.T @ X, "b1": dA.sum(axis=0), "W2": dZ.T @ h, "b2": dZ.sum(axis=0)}
+        if mistake == "transposed":
+            grads["W2"] = h.T @ dZ
+        if mistake == "mean":
+            grads["b1"], grads["b2"] = dA.mean(axis=0), dZ.mean(axis=0)
+        if mistake == "dX unmasked":
+            grads["X"] = dZ @ W2 @ W1
+        if mistake == "A for h":
+            grads["W2"] = dZ.T @ A
+        if mistake == "no X":
+            del grads["X"]
+        if mistake == "squeezed":
+            grads = {k: np.squeeze(v) for k, v in grads.items()}
+        return grads
+    return backward
+
+
 LEARNERS.update({
     checks.check_softmax_jacobian: {
         "right": [jacobian_loop, lambda z: torch.autograd.functional.jacobian(lambda v: torch.softmax(v, 0), torch.tensor(z)),
@@ -668,6 +723,16 @@ LEARNERS.update({
                   (lambda x, y: (npF.sigmoid(x) - y) / len(x), "not just the rows"), (lambda x, y: (npF.sigmoid(x) - y) / x.shape[1], "not just the rows"),
                   (lambda x, y: npF.sigmoid(x) * (1 - npF.sigmoid(x)) / x.size, "derivative of σ alone"),
                   (lambda x, y: (x - y) / x.size, "not the logit"), (lambda x, y: (npF.sigmoid(x) - y).T / x.size, "shape")],
+    },
+    checks.check_two_layer_backward: {
+        "right": [two_layer_torch, two_layer_loop,
+                  lambda X, Y, W1, b1, W2, b2: {k: v.astype(np.float32) for k, v in two_layer_variant(None)(X, Y, W1, b1, W2, b2).items()}],
+        "wrong": [(two_layer_variant("sum"), "summed loss"), (two_layer_variant("one-hot"), "targets Y are probabilities"),
+                  (two_layer_variant("axis 0"), "axis=1"), (two_layer_variant("no relu"), "ReLU's derivative"),
+                  (two_layer_variant("transposed"), "transposed"), (two_layer_variant("mean"), "sums over the batch"),
+                  (two_layer_variant("dX unmasked"), "input's is not"), (two_layer_variant("A for h"), "not the pre-activation"),
+                  (two_layer_variant("no X"), "no gradient for 'X'"), (two_layer_variant("squeezed"), "batch of one"),
+                  (lambda *args: list(two_layer_torch(*args).values()), "return a dict")],
     },
     checks.check_weighted_mean: {
         "right": [lambda z, t, w: torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(t), weight=torch.tensor(w)),
@@ -805,6 +870,136 @@ LEARNERS[checks.check_loss_choice]["right"] += [
      for k, v in CHOICE.items()}]
 
 
+# Notebook 00: what learners write, right and wrong (references: torch, or a loop over the definition)
+
+
+def nll_loop(log_p, t):
+    return np.array([-log_p[n][t[n]] for n in range(len(t))])
+
+
+def normalise_loop(A):
+    return np.array([[a / sum(row) for a in row] for row in A])
+
+
+def train_by_hand(model, X, t, lr, steps, reset=True, sign=1.0, reduction="mean", loss_after=False, rebind=False, no_grad=True):
+    """Gradient descent as the exercise asks, with one of the usual mistakes switched on by a keyword."""
+    losses = []
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(model(X), t, reduction=reduction)
+        loss.backward()
+        with torch.no_grad() if no_grad else contextlib.nullcontext():
+            for param in model.parameters():
+                if rebind:
+                    param = param - lr * param.grad  # a new tensor named param: the model's parameter stays as it was
+                else:
+                    param -= sign * lr * param.grad
+                if reset:
+                    param.grad = None
+        losses.append(torch.nn.functional.cross_entropy(model(X), t).item() if loss_after else loss.item())
+    return losses
+
+
+def train_sgd(model, X, t, lr, steps):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = torch.nn.CrossEntropyLoss()(model(X), t)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss)  # tensors that still require grad
+    return losses
+
+
+def train_manual_gradient(model, X, t, lr, steps):
+    """No backward(): the gradient (P − Y) / N written out, applied under no_grad."""
+    losses = []
+    for _ in range(steps):
+        with torch.no_grad():
+            Z = model(X)
+            dZ = (torch.softmax(Z, dim=1) - torch.nn.functional.one_hot(t, Z.shape[1])) / len(t)
+            losses.append(torch.nn.functional.cross_entropy(Z, t).item())
+            model.weight -= lr * dZ.T @ X
+            model.bias -= lr * dZ.sum(dim=0)
+    return losses
+
+
+def train_one_forward(model, X, t, lr, steps):  # model(X) once, before the loop
+    logits, losses = model(X), []
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(logits, t)
+        loss.backward()
+        with torch.no_grad():
+            for param in model.parameters():
+                param -= lr * param.grad
+                param.grad = None
+        losses.append(loss.item())
+    return losses
+
+
+def train_weight_only(model, X, t, lr, steps):
+    losses = []
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(model(X), t)
+        loss.backward()
+        with torch.no_grad():
+            model.weight -= lr * model.weight.grad
+        model.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+def rows_of_eye(log_p, t):
+    return np.eye(log_p.shape[1])[t]
+
+
+LEARNERS.update({
+    checks.check_true_class_nll: {
+        "right": [nll_loop, lambda log_p, t: -np.take_along_axis(log_p, t[:, None], axis=1)[:, 0],
+                  lambda log_p, t: -(rows_of_eye(log_p, t) * log_p).sum(axis=1),
+                  lambda log_p, t: torch.nn.functional.nll_loss(torch.tensor(log_p), torch.tensor(t), reduction="none"),
+                  lambda log_p, t: -torch.tensor(log_p).gather(1, torch.tensor(t)[:, None]).squeeze(1), lambda log_p, t: -np.diag(log_p[:, t])],
+        "wrong": [(lambda log_p, t: -log_p[:, t], "N × N"), (lambda log_p, t: -log_p[t], "picks whole rows"),
+                  (lambda log_p, t: log_p[np.arange(len(t)), t], "sign is flipped"),
+                  (lambda log_p, t: -log_p[t, np.arange(len(t))], "rows first"),
+                  (lambda log_p, t: -log_p[np.arange(log_p.shape[1]), t], "not np.arange(C)"),
+                  (lambda log_p, t: np.exp(log_p[np.arange(len(t)), t]), "probabilities"),
+                  (lambda log_p, t: -np.log(log_p[np.arange(len(t)), t]), "take no log"),
+                  (lambda log_p, t: -log_p.max(axis=1), "predicted class"),
+                  (lambda log_p, t: -log_p[np.arange(len(t)), t].mean(), "mean over the batch"),
+                  (lambda log_p, t: -log_p.sum(axis=1), "all C entries"),
+                  (lambda log_p, t: -log_p[np.arange(len(t)), t][:, None], "shape (N, 1)"),
+                  (lambda log_p, t: -np.squeeze(log_p)[np.arange(len(t)), t] if len(t) > 1 else -np.squeeze(log_p)[t[0]], "batch of one"),
+                  (lambda log_p, t: -(rows_of_eye(log_p, t) * log_p).sum(axis=0), "one loss per row")],
+    },
+    checks.check_normalise_rows: {
+        "right": [normalise_loop, lambda A: A / A.sum(axis=1)[:, None], lambda A: torch.tensor(A) / torch.tensor(A).sum(dim=1, keepdim=True),
+                  lambda A: (A.T / A.sum(axis=1)).T, lambda A: np.einsum("nc,n->nc", A, 1 / A.sum(axis=1))],
+        "wrong": [(lambda A: A / A.sum(axis=1), "keepdims=True"), (lambda A: A / A.sum(axis=0, keepdims=True), "each column sums to 1"),
+                  (lambda A: A / A.sum(), "whole array"), (lambda A: A / A.max(axis=1, keepdims=True), "largest entry"),
+                  (lambda A: A / A.mean(axis=1, keepdims=True), "rows sum to C"), (lambda A: npF.softmax(A, dim=1), "softmax of A"),
+                  (lambda A: (A / A.sum(axis=1, keepdims=True)).T, "transposed"),
+                  (lambda A: A / A.sum(axis=1) if A.shape[0] == A.shape[1] else A / A.sum(axis=1, keepdims=True), "column j by the sum of row j"),
+                  (lambda A: np.squeeze(A) / np.squeeze(A).sum(axis=-1, keepdims=True), "batch of one"),
+                  (lambda A: A.sum(axis=1, keepdims=True), "shape"), (lambda A: A / (A.sum(axis=1, keepdims=True) + 1), "sum to")],
+    },
+    checks.check_train_steps: {
+        "right": [train_by_hand, train_sgd, train_manual_gradient, lambda m, X, t, lr, k: torch.tensor(train_by_hand(m, X, t, lr, k))],
+        "wrong": [(lambda m, X, t, lr, k: train_by_hand(m, X, t, lr, k, reset=False), "added up over the steps"),
+                  (lambda m, X, t, lr, k: train_by_hand(m, X, t, lr, k, sign=-1.0), "up the gradient"),
+                  (lambda m, X, t, lr, k: train_by_hand(m, X, t, lr, k, reduction="sum"), "summed loss"),
+                  (lambda m, X, t, lr, k: train_by_hand(m, X, t, lr, k, rebind=True), "did not move"),
+                  (lambda m, X, t, lr, k: train_by_hand(m, X, t, lr, k, no_grad=False), "torch.no_grad()"),
+                  (lambda m, X, t, lr, k: train_by_hand(m, X, t, lr, k, loss_after=True), "after its step"),
+                  (lambda m, X, t, lr, k: train_by_hand(m, X, t, lr, k - 1), "where 2 steps take them"),
+                  (lambda m, X, t, lr, k: train_by_hand(m, X, t, 0.1, k), "lr argument"),
+                  (lambda m, X, t, lr, k: train_by_hand(m, X, t, lr, k)[-1], "one per step"),
+                  (train_one_forward, "second time"), (train_weight_only, "the bias did not"),
+                  (lambda m, X, t, lr, k: [torch.nn.functional.cross_entropy(m(X), t).item()] * k, "did not move")],
+    },
+})
+
+
 # The corpus's tests come last: parametrize reads LEARNERS when each test is defined
 
 
@@ -833,7 +1028,9 @@ def test_every_exercise_has_six_wrong_and_three_right_answers():
     right[checks.check_sgd_step] += 2  # test_sgd_accepts_a_pytorch_answer_that_requires_grad
     for name in (n for n in dir(checks) if n.startswith("check_")):
         checker = getattr(checks, name)
-        assert right[checker] >= 3 and wrong[checker] >= 6, f"{name}: {right[checker]} right and {wrong[checker]} wrong answers"
+        assert right[checker] >= 3 and wrong[checker] >= 6, (
+            f"{name}: {right[checker]} right and {wrong[checker]} wrong answers; every checker needs at least 3 right "
+            "answers written differently and 6 wrong ones, each with its hint: add them to LEARNERS in this file")
 
 
 @pytest.mark.parametrize("name", sorted(n for n in dir(checks) if n.startswith("check_")))

@@ -36,6 +36,14 @@ def test_the_check_forgives_rendering_noise_and_catches_a_changed_figure(tmp_pat
     (tmp_path / "softmax_pipeline.png").write_bytes(buf.getvalue())
     (tmp_path / "cross_entropy_true_class.png").write_bytes(drawn["cross_entropy_true_class.png"])
     assert make_images.main(["--check"]) == 0, capsys.readouterr().out
+    changed = noisy.copy()
+    changed[40:60, 100:160] = 0  # a black patch: what a changed label or a moved bar does, at the same size
+    buf = io.BytesIO()
+    Image.fromarray(changed).save(buf, format="png")
+    (tmp_path / "softmax_pipeline.png").write_bytes(buf.getvalue())
+    assert make_images.main(["--check"]) == 1
+    assert "images/softmax_pipeline.png differs by an RMS of" in capsys.readouterr().out
     (tmp_path / "cross_entropy_true_class.png").write_bytes(drawn["softmax_pipeline.png"])  # another picture
     assert make_images.main(["--check"]) == 1
-    assert "images/cross_entropy_true_class.png has another size than the script draws: run `make images`" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "images/cross_entropy_true_class.png has another size" in out and "run `make images`" in out

@@ -20,7 +20,9 @@ import shutil
 import nbformat
 import pytest
 
-from browser import ROOT, SCREENSHOTS, chromium, chromium_browser, handout, new_page
+from browser import ROOT, SCREENSHOTS, WAIT_SECONDS, chromium, chromium_browser, handout, new_page, wait_until
+
+MATHJAX_DONE = handout.MATHJAX_DONE
 
 NOTEBOOKS = handout.course_notebooks()
 ALL_PAGES = [("student", nb.stem + ".html") for nb in NOTEBOOKS]
@@ -66,8 +68,9 @@ def opened(built, browser):
     def page_of(version, name):
         if (version, name) not in pages:
             pages[version, name] = open_page(browser, (built / version / name).as_uri())
-            if name != "index.html":
-                handout.wait_for_mathjax(pages[version, name][0])
+            if name != "index.html":  # the whole course on one page typesets for longest: 20-40 s on 2 busy cores
+                wait_until(pages[version, name][0], MATHJAX_DONE, f"MathJax to typeset {version}/{name}",
+                           seconds=120 if name == "all.html" else WAIT_SECONDS)
         return pages[version, name]
 
     return page_of

@@ -132,6 +132,34 @@ def test_every_target_ignored_gives_nan_like_torch():
     assert npF.cross_entropy(x, y, reduction="sum") == 0.0
 
 
+INDEX_DTYPES = [np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_]
+INDEX_LAYOUTS = {"(C,)": ((4,), ()), "(N, C)": ((3, 4), (3,)), "(N, C, d1)": ((3, 4, 2), (3, 2)),
+                 "(N, C, d1, d2)": ((2, 4, 2, 3), (2, 2, 3))}
+
+
+@pytest.mark.parametrize("layout", INDEX_LAYOUTS)
+@pytest.mark.parametrize("dtype", INDEX_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_class_index_dtypes_are_accepted_exactly_when_torch_accepts_them(loss, dtype, layout):
+    """torch takes int64 class indices, and uint8 for an input of shape (C,) or (N, C) only; npF mirrors that, and its
+    refusal names the fix."""
+    shape, batch_shape = INDEX_LAYOUTS[layout]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape)
+    t = rng.integers(0, 2 if dtype is np.bool_ else shape[0 if len(shape) == 1 else 1], size=batch_shape).astype(dtype)
+    try:
+        theirs = getattr(F, loss)(torch.from_numpy(x), torch.from_numpy(t), reduction="none")
+    except RuntimeError:
+        theirs = None
+    if theirs is None:
+        with pytest.raises(TypeError, match=r"astype\(np\.int64\)"):
+            getattr(npF, loss)(x, t, reduction="none")
+    else:
+        assert_close(getattr(npF, loss)(x, t, reduction="none"), theirs, np.float64)
+    accepted = np.dtype(dtype) == np.int64 or (np.dtype(dtype) == np.uint8 and len(shape) <= 2)
+    assert (theirs is not None) == accepted, "torch's rule changed: update validation.class_indices and this test"
+
+
 @given(binary_problem(), st.booleans())
 def test_binary_cross_entropy_with_logits_matches_torch(problem, use_pos_weight):
     x, y, opts, scale = problem
@@ -208,7 +236,7 @@ BAD_INPUTS = [
     ("reduction not a string", lambda: npF.nll_loss(X, Y, reduction=None), TypeError, "reduction must be a string"),
     ("weight of the wrong length", lambda: npF.cross_entropy(X, Y, weight=np.ones(2)), ValueError, r"weight must have shape \(3,\)"),
     ("label_smoothing > 1", lambda: npF.cross_entropy(X, Y, label_smoothing=1.5), ValueError, r"label_smoothing must be in \[0, 1\]"),
-    ("label_smoothing not a number", lambda: npF.cross_entropy(X, Y, label_smoothing="0.1"), TypeError, "label_smoothing must be a float"),
+    ("label_smoothing not a number", lambda: npF.cross_entropy(X, Y, label_smoothing="0.1"), TypeError, "label_smoothing must be a number"),
     ("pos_weight does not broadcast", lambda: npF.binary_cross_entropy_with_logits(X, np.ones_like(X), pos_weight=np.ones(2)), ValueError, "does not broadcast"),
     ("kl_div shape mismatch", lambda: npF.kl_div(X, X[:1]), ValueError, "must equal input shape"),
 ]

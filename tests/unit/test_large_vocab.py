@@ -143,13 +143,14 @@ BAD = [
     ("hidden size mismatch", lambda: ours(H, W[:, :2], T), ValueError, "hidden size mismatch"),
     ("target out of range", lambda: ours(H, W, torch.tensor([0, 1, 5, 2])), ValueError, "out of range for 5 classes"),
     ("negative target", lambda: ours(H, W, torch.tensor([0, -1, 2, 2])), ValueError, "out of range"),
-    ("float targets", lambda: ours(H, W, T.double()), TypeError, "integer tensor"),
+    ("float targets", lambda: ours(H, W, T.double()), TypeError, "tensor of class indices of dtype int64"),
     ("target length", lambda: ours(H, W, T[:3]), ValueError, r"target must have shape \(4,\)"),
     ("3-d input", lambda: ours(H[None], W, T), ValueError, r"input must be \(N, D\)"),
     ("bias shape", lambda: ours(H, W, T, B[:2]), ValueError, r"linear_bias must have shape \(5,\)"),
     ("reduction", lambda: ours(H, W, T, reduction="avg"), ValueError, "unknown reduction"),
     ("label smoothing", lambda: ours(H, W, T, label_smoothing=2.0), ValueError, r"label_smoothing must be in \[0, 1\]"),
     ("numpy input", lambda: ours(H.numpy(), W, T), TypeError, "torch tensors"),
+    ("int32 target", lambda: ours(H, W, T.int()), TypeError, r"dtype int64 \(or uint8\).*target.long\(\)"),
 ]
 
 

@@ -56,3 +56,36 @@ def test_bin_edges_belong_to_the_lower_bin(n_bins):
     edges = np.arange(1, n_bins) / n_bins
     count, _, _ = metrics.reliability_bins(edges, np.ones(len(edges), dtype=bool), n_bins)
     assert count.tolist() == [1] * (n_bins - 1) + [0]  # b/B closes bin b-1, for every b
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 40), elements=st.floats(0, 1)), st.integers(1, 12), st.integers(1, 6),
+       st.integers(1, 50), st.data())
+def test_resampled_ece_is_the_ece_of_each_resample(conf, n_bins, n_resamples, n_draws, data):
+    correct = data.draw(hnp.arrays(np.bool_, conf.shape))
+    indices = data.draw(hnp.arrays(np.int64, (n_resamples, n_draws), elements=st.integers(0, len(conf) - 1)))
+    got = metrics.resampled_ece(conf, correct, indices, n_bins)
+    want = [ece_by_loops([conf[i] for i in row], [correct[i] for i in row], n_bins) for row in indices]
+    assert got.shape == (n_resamples,) and np.allclose(got, want)
+
+
+def test_resampled_ece_of_a_bootstrap():
+    rng = np.random.default_rng(3)
+    conf = rng.uniform(0.3, 1.0, size=200)
+    correct = rng.random(200) < conf ** 2  # overconfident
+    indices = rng.integers(0, 200, size=(300, 200))
+    got = metrics.resampled_ece(conf, correct, indices, n_bins=10)
+    assert np.allclose(got, [metrics.expected_calibration_error(conf[row], correct[row], 10) for row in indices])
+    identity = metrics.resampled_ece(conf, correct, np.arange(200)[None, :], n_bins=10)
+    assert np.isclose(identity[0], metrics.expected_calibration_error(conf, correct, 10))
+
+
+@pytest.mark.parametrize("indices, match", [
+    (np.array([0, 1]), "2-D integer array"),
+    (np.array([[0.0, 1.0]]), "2-D integer array"),
+    (np.zeros((2, 0), dtype=int), "at least one draw"),
+    (np.array([[0, 3]]), r"lie in \[0, 3\)"),
+    (np.array([[-1, 0]]), r"lie in \[0, 3\)"),
+])
+def test_resampled_ece_bad_indices(indices, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.resampled_ece([0.5, 0.7, 0.9], [True, False, True], indices)

@@ -1,6 +1,7 @@
 """The helper package as a library: installed, and importing it changes nothing global."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -30,6 +31,7 @@ def test_importing_every_module_changes_no_global_setting():
 
 def test_the_package_is_installed_not_found_through_sys_path(tmp_path):
     """The set-up installs softmax_ce (editable), so tools, benchmarks and images import it from anywhere."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # found only if installed
     out = subprocess.run([sys.executable, "-c", "import softmax_ce; print(softmax_ce.__file__)"], cwd=tmp_path,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     assert out.returncode == 0, f"softmax_ce is not installed in {sys.prefix}: run `make setup` (it installs it with -e .)"

@@ -1,4 +1,4 @@
-"""Exercise checkers, one module per notebook (nb01_softmax.py ... nb10_trap_gallery.py) on one shared harness
+"""Exercise checkers, one module per notebook (nb00_tools.py ... nb10_trap_gallery.py) on one shared harness
 (_harness.py). Each checker prints "Correct!" or exactly what is wrong, returns True/False, and never crashes.
 
 A checker calls the learner's function on fixed inputs (several cases: N != C, N = 1, wide rows, ±1000, float32),
@@ -9,12 +9,13 @@ what to fix. Exercises use ``passed = check_x(my_fn)``; solutions ``assert check
 """
 
 from ._harness import NOT_DONE
+from .nb00_tools import check_normalise_rows, check_train_steps, check_true_class_nll
 from .nb01_softmax import check_logits_from_probs, check_softmax_rows, check_temperature
 from .nb02_cross_entropy import check_cross_entropy_from_logits, check_cross_entropy_onehot, check_true_class_probability
 from .nb03_batching import check_accuracy, check_batch_cross_entropy, check_combine_means
 from .nb04_binary_vs_multiclass import LOSS_TASKS, check_bce_with_logits, check_loss_choice, check_sigmoid_logit
 from .nb05_numerical_stability import check_log_softmax_rows, check_logsumexp_rows, check_overflow_threshold
-from .nb06_gradients import check_bce_grad, check_cross_entropy_grad, check_softmax_jacobian
+from .nb06_gradients import check_bce_grad, check_cross_entropy_grad, check_softmax_jacobian, check_two_layer_backward
 from .nb07_loss_options import check_pos_weight, check_smooth_targets, check_weighted_mean
 from .nb08_training_a_classifier import check_best_temperature, check_ece, check_sgd_step
 from .nb09_large_vocabulary import check_chunk_rows, check_merge_stats
@@ -22,6 +23,9 @@ from .nb10_trap_gallery import check_onehot_to_indices, check_prior_loss, check_
 
 __all__ = [
     "NOT_DONE",
+    "check_true_class_nll",
+    "check_normalise_rows",
+    "check_train_steps",
     "check_softmax_rows",
     "check_temperature",
     "check_logits_from_probs",
@@ -41,6 +45,7 @@ __all__ = [
     "check_softmax_jacobian",
     "check_cross_entropy_grad",
     "check_bce_grad",
+    "check_two_layer_backward",
     "check_weighted_mean",
     "check_smooth_targets",
     "check_pos_weight",

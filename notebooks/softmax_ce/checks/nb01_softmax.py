@@ -13,7 +13,7 @@ _BATCH = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3], [1000.0, 999.0, -1000.0], [
 
 
 def check_softmax_rows(fn=None):
-    """Exercise 01.1: ``fn(x)`` is the softmax of each row of a 2-D batch, stable for large logits."""
+    """Exercise 01.1: ``fn(Z)`` is the softmax of each row of a 2-D batch of logits Z, stable for large logits."""
     out, err = _run(fn, _BATCH[:2])  # 2 x 3: N != C, so a missing keepdims cannot broadcast by luck
     if err:
         return _verdict(False, _broadcast_hint(err))
@@ -47,7 +47,7 @@ def check_softmax_rows(fn=None):
         return _verdict(False, "the row [1000, 999, -1000] gives nan/inf: exp overflows (or underflows to 0/0). Subtract each row's own max first")
     if not _same(big, npF.softmax(_BATCH, dim=-1)):
         return _verdict(False, "small logits work, but the rows [1000, 999, -1000] and [800, 0, -800] give the wrong probabilities")
-    return _verdict(True, "rows sum to 1, each row matches npF.softmax(x, dim=-1), and logits of 1000 do not overflow.")
+    return _verdict(True, "rows sum to 1, each row matches npF.softmax(Z, dim=-1), and logits of 1000 do not overflow.")
 
 
 def check_temperature(fn=None):

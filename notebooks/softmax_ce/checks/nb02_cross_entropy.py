@@ -48,30 +48,30 @@ def check_cross_entropy_onehot(fn=None):
 
 
 def check_cross_entropy_from_logits(fn=None):
-    """Exercise 02.2: ``fn(z, y)`` is −log softmax(z)[y] for one logit vector z and a class index y, without overflow."""
+    """Exercise 02.2: ``fn(z, t)`` is −log softmax(z)[t] for one logit vector z and a class index t, without overflow."""
     cases = [(np.array([2.0, 1.0, 0.1]), 0), (np.array([0.5, 2.0, 0.3]), 0), (np.array([1000.0, 0.0, -1000.0]), 1)]
-    for z, y in cases:
+    for z, t in cases:
         with np.errstate(all="ignore"):
-            out, err = _run(fn, z, y)
+            out, err = _run(fn, z, t)
         if err:
             return _verdict(False, err)
-        want = float(npF.cross_entropy(z, np.array(y)))
+        want = float(npF.cross_entropy(z, np.array(t)))
         if out.shape != ():
             return _verdict(False, f"expected one number, got shape {out.shape}")
         if not np.isfinite(out):
             return _verdict(False, f"for z={z.tolist()} you got {float(out)}: exp overflows, or a probability underflows to 0 inside the log. "
-                                   "Work in log space: logsumexp(z) − z[y], with the max subtracted")
+                                   "Work in log space: logsumexp(z) − z[t], with the max subtracted")
         if math.isclose(float(out), -want, rel_tol=1e-6):
-            return _verdict(False, "the sign is flipped: the loss is −log p_y = logsumexp(z) − z_y")
+            return _verdict(False, "the sign is flipped: the loss is −log p_t = logsumexp(z) − z_t")
         if math.isclose(float(out), want - z.max(), rel_tol=1e-6, abs_tol=1e-9):
             return _verdict(False, "you subtracted the max inside the exp but did not add it back: "
                                    "log Σ exp(z) = m + log Σ exp(z − m)")
         if math.isclose(float(out), math.exp(-want), rel_tol=1e-6):
-            return _verdict(False, "that is the probability p_y of the true class; the loss is −log p_y")
+            return _verdict(False, "that is the probability p_t of the true class; the loss is −log p_t")
         if math.isclose(float(out), want / math.log(10), rel_tol=1e-6) or math.isclose(float(out), want / math.log(2), rel_tol=1e-6):
             return _verdict(False, "you used log10 or log2; cross-entropy uses the natural log (np.log)")
         if not math.isclose(float(out), want, rel_tol=1e-6):
-            return _verdict(False, _expected_got(f"for z={z.tolist()}, y={y}", want, float(out)))
+            return _verdict(False, _expected_got(f"for z={z.tolist()}, t={t}", want, float(out)))
     return _verdict(True, "0.4170 and 1.8406 as in torch, and a finite 1000.0 for logits of ±1000.")
 
 

@@ -9,37 +9,37 @@ from ._harness import _run, _same, _shape_msg, _verdict
 
 
 def check_bce_with_logits(fn=None):
-    """Exercise 04.1: ``fn(x, y)`` is the mean binary cross-entropy on logits, exact even for |x| = 1000."""
-    x = np.array([0.5, -1.0, 3.0, 1000.0, -1000.0])
+    """Exercise 04.1: ``fn(z, y)`` is the mean binary cross-entropy on logits, exact even for |z| = 1000."""
+    z = np.array([0.5, -1.0, 3.0, 1000.0, -1000.0])
     y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
     with np.errstate(all="ignore"):
-        out, err = _run(fn, x, y)
+        out, err = _run(fn, z, y)
     if err:
         return _verdict(False, err)
-    want = float(npF.binary_cross_entropy_with_logits(x, y))
+    want = float(npF.binary_cross_entropy_with_logits(z, y))
     if out.shape != ():
         return _verdict(False, f"expected one number (the mean), got shape {out.shape}")
     if not np.isfinite(out):
         return _verdict(False, "the logits ±1000 give inf/nan: σ(1000) rounds to 1, and log(1 − σ) is log 0. Compute "
-                               "log σ(x) without forming σ(x) first (notebook 05's log-sum-exp trick, or np.logaddexp)")
-    clamped = float(npF.binary_cross_entropy(npF.sigmoid(x), y))
+                               "log σ(z) without forming σ(z) first: −log σ(z) = softplus(−z), in the stable form of section 2")
+    clamped = float(npF.binary_cross_entropy(npF.sigmoid(z), y))
     if math.isclose(float(out), clamped, rel_tol=1e-9):
-        return _verdict(False, f"{float(out):.4f} is the clamped value of BCELoss(sigmoid(x)); the exact loss is {want:.4f}")
-    per_sample = npF.binary_cross_entropy_with_logits(x, y, reduction="none")
-    swapped = float(npF.binary_cross_entropy_with_logits(x, 1 - y))
-    for value, hint in ((-want, "the sign is flipped: the loss is −[y log σ(x) + (1 − y) log(1 − σ(x))], which is >= 0"),
+        return _verdict(False, f"{float(out):.4f} is the clamped value of BCELoss(sigmoid(z)); the exact loss is {want:.4f}")
+    per_sample = npF.binary_cross_entropy_with_logits(z, y, reduction="none")
+    swapped = float(npF.binary_cross_entropy_with_logits(z, 1 - y))
+    for value, hint in ((-want, "the sign is flipped: the loss is −[y log σ(z) + (1 − y) log(1 − σ(z))], which is >= 0"),
                         (float(per_sample.sum()), "that is the sum over the samples; return the mean"),
-                        (swapped, "the two terms are swapped: for y = 1 the loss is −log σ(x), for y = 0 it is −log(1 − σ(x))"),
-                        (float(np.mean(np.logaddexp(0, -y * x))),
-                         "log(1 + e^(−y·x)) is the loss for labels ±1; these labels are 0 and 1 (map them: 2y − 1)")):
+                        (swapped, "the two terms are swapped: for y = 1 the loss is −log σ(z), for y = 0 it is −log(1 − σ(z))"),
+                        (float(np.mean(np.logaddexp(0, -y * z))),
+                         "log(1 + e^(−y·z)) is the loss for labels ±1; these labels are 0 and 1 (map them: 2y − 1)")):
         if math.isclose(float(out), value, rel_tol=1e-6):
             return _verdict(False, hint)
     if float(out) < want - 1:
-        return _verdict(False, f"{float(out):.4f} is too small: the confident mistake x = 1000, y = 0 alone costs exactly "
+        return _verdict(False, f"{float(out):.4f} is too small: the confident mistake z = 1000, y = 0 alone costs exactly "
                                "1000 / 5 of the mean. Clipping probabilities (an eps) caps it: stay with logits")
     if not math.isclose(float(out), want, rel_tol=1e-6):
         return _verdict(False, f"expected {want:.4f}, got {float(out):.4f}")
-    return _verdict(True, f"{want:.4f}, including the exact 1000.0 for the confident mistake x = 1000, y = 0.")
+    return _verdict(True, f"{want:.4f}, including the exact 1000.0 for the confident mistake z = 1000, y = 0.")
 
 
 _LOSS_CHOICE = {
@@ -70,8 +70,15 @@ def check_loss_choice(answers=None):
         if task == "spam or not spam" and got == "CrossEntropyLoss":
             two_logits = True  # also right: two logits + CrossEntropyLoss = one logit + BCEWithLogitsLoss (section 3)
             continue
-        if got in ("BCELoss", "NLLLoss"):
-            return _verdict(False, f"{task!r}: {got} needs probabilities / log-probabilities from an extra layer; pick the loss that takes logits")
+        if got == "BCELoss":
+            return _verdict(False, f"{task!r}: BCELoss needs probabilities from a sigmoid layer, and forming them loses "
+                                   "the confident mistakes (section 2); pick the loss that takes logits")
+        if got == "NLLLoss" and (want == "CrossEntropyLoss" or task == "spam or not spam"):  # one class per example
+            return _verdict(False, f"{task!r}: NLLLoss takes log-probabilities: after a LogSoftmax layer it is exactly "
+                                   "CrossEntropyLoss, but this model returns logits; pick the loss that takes logits")
+        if got == "NLLLoss":
+            return _verdict(False, f"{task!r}: NLLLoss takes log-probabilities of exactly one class per example; think "
+                                   "about how many labels one example can have, and pick the loss that takes logits")
         if got != want:
             return _verdict(False, f"{task!r}: {got} is not the usual choice; think about how many labels one example can have")
     note = " (CrossEntropyLoss on two logits works for spam too; one logit + BCEWithLogitsLoss is the usual choice.)" if two_logits else ""

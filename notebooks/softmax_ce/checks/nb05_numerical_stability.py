@@ -12,7 +12,7 @@ _EXTREME = np.array([[1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -1001.0], [2.0,
 
 
 def check_logsumexp_rows(fn=None):
-    """Exercise 05.1: ``fn(x)`` is log Σ_j exp(x[n, j]) for each row of a 2-D array, exact for ±1000."""
+    """Exercise 05.1: ``fn(z)`` is log Σ_j exp(z[n, j]) for each row of a 2-D array, exact for ±1000."""
     with np.errstate(all="ignore"):
         out, err = _run(fn, _EXTREME)
     if err:
@@ -33,16 +33,16 @@ def check_logsumexp_rows(fn=None):
     if np.isneginf(out[1]) or np.isnan(out[1]):
         return _verdict(False, "the row [-1000, -1000, -1001] gives -inf/nan: every exp underflows to 0. Subtract the row's max first")
     if _same(out, want - _EXTREME.max(axis=1)):
-        return _verdict(False, "you subtracted the max but did not add it back: log Σ exp(x) = m + log Σ exp(x − m)")
+        return _verdict(False, "you subtracted the max but did not add it back: log Σ exp(z) = m + log Σ exp(z − m)")
     if not np.all(np.isfinite(out)):
         return _verdict(False, "a wide row such as [800, 0, -800] gives inf/nan: shift each row by its max, not by another value")
     if not _same(out, want, rtol=1e-6, atol=1e-6):
         return _verdict(False, _mismatch(out, want))
-    return _verdict(True, f"{np.round(want, 4).tolist()}: m + log Σ exp(x − m) is exact at both extremes.")
+    return _verdict(True, f"{np.round(want, 4).tolist()}: m + log Σ exp(z − m) is exact at both extremes.")
 
 
 def check_log_softmax_rows(fn=None):
-    """Exercise 05.2: ``fn(x)`` is the log-softmax of each row of a 2-D array, finite wherever the logits are."""
+    """Exercise 05.2: ``fn(z)`` is the log-softmax of each row of a 2-D array, finite wherever the logits are."""
     with np.errstate(all="ignore"):
         out, err = _run(fn, _EXTREME)
     if err:
@@ -55,15 +55,15 @@ def check_log_softmax_rows(fn=None):
     if _same(out, npF.log_softmax(_EXTREME, dim=0)):
         return _verdict(False, "you normalised over axis=0 (the rows of one column): log-softmax runs over each row, axis=1")
     if _same(out, _EXTREME - _EXTREME.max(axis=1, keepdims=True)):
-        return _verdict(False, "x − max is only the first step: subtract log Σ exp(x − max) too")
+        return _verdict(False, "z − max is only the first step: subtract log Σ exp(z − max) too")
     if not np.all(np.isfinite(out)) and np.all(np.isfinite(out[0])) and not np.all(np.isfinite(out[1])):
         return _verdict(False, "the row [-1000, -1000, -1001] gives -inf/nan: you subtracted one max for the whole array, "
                                "so its exps underflow to 0. Subtract each row's own max (axis=1, keepdims=True)")
     if not np.all(np.isfinite(out)):
-        return _verdict(False, "some entries are inf/nan, e.g. for [0, -800, 5]: exp(−805) underflows, so log(softmax) takes log(0). Use x − logsumexp(x)")
+        return _verdict(False, "some entries are inf/nan, e.g. for [0, -800, 5]: exp(−805) underflows, so log(softmax) takes log(0). Use z − logsumexp(z)")
     if not _same(out, want, rtol=1e-6, atol=1e-5):
         return _verdict(False, _mismatch(out, want))
-    return _verdict(True, "x − logsumexp(x): −805.0067 for the −800 logit, where log(softmax) gives −inf.")
+    return _verdict(True, "z − logsumexp(z): −805.0067 for the −800 logit, where log(softmax) gives −inf.")
 
 
 def check_overflow_threshold(threshold=None):

@@ -23,17 +23,17 @@ def check_weighted_mean(fn=None):
     got = float(out)
     per_sample = npF.cross_entropy(z, t, weight=w, reduction="none")
     if math.isclose(got, float(per_sample.mean()), rel_tol=1e-6):
-        return _verdict(False, "you divided by N; torch's weighted mean divides by the sum of the targets' weights, Σ w[y_n]")
+        return _verdict(False, "you divided by N; torch's weighted mean divides by the sum of the targets' weights, Σ w[t_n]")
     if math.isclose(got, float(per_sample.sum()), rel_tol=1e-6):
-        return _verdict(False, "that is the sum; divide by Σ w[y_n]")
+        return _verdict(False, "that is the sum; divide by Σ w[t_n]")
     if math.isclose(got, float(npF.cross_entropy(z, t)), rel_tol=1e-6):
-        return _verdict(False, "the weights are not used: multiply each sample's loss by w[y_n]")
+        return _verdict(False, "the weights are not used: multiply each sample's loss by w[t_n]")
     if math.isclose(got, float(per_sample.sum() / w.sum()), rel_tol=1e-6):
         return _verdict(False, "you divided by the sum of all class weights Σ w; divide by the weights of the samples' "
-                               "targets, Σ w[y_n]")
+                               "targets, Σ w[t_n]")
     if not math.isclose(got, want, rel_tol=1e-6):
         return _verdict(False, f"expected {want:.4f}, got {got:.4f}")
-    return _verdict(True, f"{want:.4f} = Σ w[y_n] ℓ_n / Σ w[y_n].")
+    return _verdict(True, f"{want:.4f} = Σ w[t_n] ℓ_n / Σ w[t_n].")
 
 
 def check_smooth_targets(fn=None):

@@ -8,7 +8,7 @@ from ._harness import _close, _run, _verdict
 
 
 def check_merge_stats(fn=None):
-    """Exercise 09.1: ``fn(m1, s1, m2, s2)`` merges two (max, Σ exp(x − max)) block summaries into one."""
+    """Exercise 09.1: ``fn(m1, s1, m2, s2)`` merges two (max m, Σ exp(z − m)) block summaries into one."""
     from ..large_vocab import merge_logsumexp_stats
 
     cases = [(2.0, 1.5, 5.0, 1.2), (5.0, 1.2, 2.0, 1.5), (-1.0, 3.0, -1.0, 2.0), (-np.inf, 0.0, 3.0, 1.0),
@@ -35,8 +35,8 @@ def check_merge_stats(fn=None):
 
 
 def check_chunk_rows(fn=None):
-    """Exercise 09.2: ``fn(vocab_size, bytes_per_number, budget_mb)`` is the most rows whose logits fit the budget."""
-    cases = [(32768, 4, 32), (128000, 2, 100), (256000, 4, 1), (50257, 4, 64), (262144, 4, 0.5), (32768, 4, 1.5)]  # 1.5 MB: 12 rows, not 8
+    """Exercise 09.2: ``fn(vocab_size, bytes_per_number, budget_mib)`` is the most rows whose logits fit the budget (in MiB)."""
+    cases = [(32768, 4, 32), (128000, 2, 100), (256000, 4, 1), (50257, 4, 64), (262144, 4, 0.5), (32768, 4, 1.5)]  # 1.5 MiB: 12 rows, not 8
     for v, nbytes, budget in cases:
         out, err = _run(fn, v, nbytes, budget, as_array=False)
         if err:
@@ -49,11 +49,11 @@ def check_chunk_rows(fn=None):
         if got != out:
             return _verdict(False, f"expected a whole number of rows, got {out}: round down")
         if got < 1:
-            return _verdict(False, f"for V={v}, {nbytes} bytes, {budget} MB you return {got}: a chunk has at least 1 row")
+            return _verdict(False, f"for V={v}, {nbytes} bytes, {budget} MiB you return {got}: a chunk has at least 1 row")
         if got == budget * 10**6 // (v * nbytes) and got != want:
-            return _verdict(False, "1 MB is 2**20 bytes here, not 10**6")
+            return _verdict(False, "1 MiB is 2**20 bytes, not 10**6 (that is a megabyte, MB)")
         if got == want + 1:
-            return _verdict(False, f"for V={v}, {nbytes} bytes, {budget} MB: {got} rows do not fit; round down")
+            return _verdict(False, f"for V={v}, {nbytes} bytes, {budget} MiB: {got} rows do not fit; round down")
         if got != want:
-            return _verdict(False, f"for V={v}, {nbytes} bytes, {budget} MB: expected {want} rows, got {got}")
-    return _verdict(True, "c = ⌊budget / (V · bytes)⌋ rows, at least 1: 256 rows of a 32k float32 vocabulary in 32 MB.")
+            return _verdict(False, f"for V={v}, {nbytes} bytes, {budget} MiB: expected {want} rows, got {got}")
+    return _verdict(True, "c = ⌊budget / (V · bytes)⌋ rows, at least 1: 256 rows of a 32k float32 vocabulary in 32 MiB.")
