@@ -29,11 +29,12 @@ def softmax_pipeline():
         ("exp(z)", e, [f"{v:.3f}" for v in e], "C1"),
         (f"exp(z) / {e.sum():.3f} (sums to 1)", p, [f"{v:.4f}" for v in p], "C2"),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(9, 3.0), gridspec_kw={"wspace": 0.6})
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.0), gridspec_kw={"wspace": 0.8})
     for ax, (title, values, labels, color) in zip(axes, stages):
         bars = ax.bar(range(3), values, color=color, width=0.6)
         ax.bar_label(bars, labels, padding=2, fontsize=9)
         ax.set_xticks(range(3), ["class 0", "class 1", "class 2"], fontsize=8)
+        ax.set_xlim(-0.5, 2.5)  # room for the bar labels, which are wider than the bars, inside the axes
         ax.set_ylim(0, values.max() * 1.25)
         ax.set_title(title, fontsize=10)
         ax.grid(False)

@@ -9,17 +9,17 @@ from .. import metrics
 from ._harness import _numbers, _run, _same, _verdict
 
 
-def _sgd_reference(W, b, X, y, lr):
-    dZ = (npF.softmax(X @ W.T + b, dim=1) - np.eye(W.shape[0])[y]) / len(y)
+def _sgd_reference(W, b, X, t, lr):
+    dZ = (npF.softmax(X @ W.T + b, dim=1) - np.eye(W.shape[0])[t]) / len(t)
     return W - lr * dZ.T @ X, b - lr * dZ.sum(axis=0), dZ
 
 
 def check_sgd_step(fn=None):
-    """Exercise 08.1: ``fn(W, b, X, y, lr)`` returns (W, b) after one SGD step on the mean cross-entropy of softmax(X Wᵀ + b)."""
+    """Exercise 08.1: ``fn(W, b, X, t, lr)`` returns (W, b) after one SGD step on the mean cross-entropy of softmax(X Wᵀ + b)."""
     rng = np.random.default_rng(8)
     W, b = rng.normal(size=(3, 2)), rng.normal(size=3)
-    X, y, lr = rng.normal(size=(6, 2)), np.array([0, 1, 1, 0, 1, 0]), 0.5  # class 2 is absent from this batch
-    out, err = _run(fn, W, b, X, y, lr, as_array=False)
+    X, t, lr = rng.normal(size=(6, 2)), np.array([0, 1, 1, 0, 1, 0]), 0.5  # class 2 is absent from this batch
+    out, err = _run(fn, W, b, X, t, lr, as_array=False)
     if err:
         return _verdict(False, err)
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
@@ -27,14 +27,14 @@ def check_sgd_step(fn=None):
     (new_W, err_W), (new_b, err_b) = (_numbers(v) for v in out)
     if err_W or err_b:
         return _verdict(False, "(new_W, new_b) must be arrays of numbers: " + (err_W or err_b).replace("your function returned", "got"))
-    want_W, want_b, dZ = _sgd_reference(W, b, X, y, lr)
+    want_W, want_b, dZ = _sgd_reference(W, b, X, t, lr)
     if new_W.shape != W.shape or new_b.shape != b.shape:
         return _verdict(False, f"new_W must keep shape {W.shape} and new_b shape {b.shape}; got {new_W.shape} and {new_b.shape}")
     if _same(new_W, want_W) and _same(new_b, want_b):
         return _verdict(True, "W −= lr · (P − Y)ᵀX / N and b −= lr · Σ_n (P − Y)_n / N.")
     if _same(new_W, W + lr * dZ.T @ X):
         return _verdict(False, "W moved up the gradient: subtract lr times the gradient")
-    if _same(new_W, W - lr * len(y) * dZ.T @ X):
+    if _same(new_W, W - lr * len(t) * dZ.T @ X):
         return _verdict(False, "that step uses the gradient of the summed loss; the mean divides (P − Y) by N")
     if _same(new_W, want_W) and _same(new_b, b):
         return _verdict(False, "W is right but b did not move: its gradient is the sum over samples of (P − Y) / N")
