@@ -56,4 +56,4 @@ def check_chunk_rows(fn=None):
             return _verdict(False, f"for V={v}, {nbytes} bytes, {budget} MiB: {got} rows do not fit; round down")
         if got != want:
             return _verdict(False, f"for V={v}, {nbytes} bytes, {budget} MiB: expected {want} rows, got {got}")
-    return _verdict(True, "c = ⌊budget / (V · bytes)⌋ rows, at least 1: 256 rows of a 32k float32 vocabulary in 32 MiB.")
+    return _verdict(True, "c = ⌊budget / (V · bytes)⌋ rows, at least 1: 256 rows of a 32,768-token (2^15) float32 vocabulary in 32 MiB.")
