@@ -137,13 +137,12 @@ def staged(path):
     if result.returncode:  # not in the index (pre-commit passes only staged files; `--files` may pass others)
         return tidy(path, check_only=False)
     text = result.stdout
-    tidy_text = clean(text)
-    problem = order_problem(nbformat.reads(text, as_version=4))
-    if problem:
-        print(f"{path}: {problem}: run `make outputs NB={path}` (a fresh kernel, top to bottom)", file=sys.stderr)
-    if tidy_text == text:
+    if clean(text) == text:  # tidy as staged: only the run order is left to check
+        problem = order_problem(nbformat.reads(text, as_version=4))
+        if problem:
+            print(f"{path}: {problem}: run `make outputs NB={path}` (a fresh kernel, top to bottom)", file=sys.stderr)
         return problem is None
-    tidy(path, check_only=False)
+    tidy(path, check_only=False)  # says itself when the run order is wrong too
     print(f"{path}: git add it again (or run `make hooks` once: then git add stores notebooks tidy by itself)")
     return False
 

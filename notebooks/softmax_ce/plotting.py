@@ -52,15 +52,6 @@ def _pixels(png):
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
 
 
-def figure_rms(png_a, png_b):
-    """Root-mean-square pixel difference (0-255 scale) of two PNGs, given as bytes or base64 text; None when their
-    sizes differ."""
-    a, b = _pixels(png_a), _pixels(png_b)
-    if a.shape != b.shape:
-        return None
-    return float(np.sqrt(np.mean((a - b) ** 2)))
-
-
 def figure_change(png_a, png_b):
     """None when two PNGs (bytes or base64 text) show the same figure up to rendering noise; else how they differ."""
     a, b = _pixels(png_a), _pixels(png_b)
