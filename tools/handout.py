@@ -2,14 +2,26 @@
 
     python tools/handout.py [--out handout] [--no-pdf] [--edition student|instructor]
 
+    python tools/handout.py --stored-figures   (faster: the notebooks' stored 100-dpi figures, no re-run)
+
 Writes, for each of handout/student/ and handout/instructor/:
-- one HTML page per notebook (nbconvert, stored outputs and plots, images embedded), with previous/next links;
-- index.html, the course table;
+- one HTML page per notebook (nbconvert, outputs and plots, images embedded), with previous/next links;
+- index.html: each notebook with what it teaches (its "What you will learn" list) and, in the student edition,
+  the notebooks to run;
 - mathjax/, a local copy of MathJax (from the jupyter-server-mathjax package): pages load nothing from the network;
-- course.pdf, every notebook in order, printed by headless Chromium (skipped with --no-pdf or without Chromium).
-Student pages have no cells tagged `solution`; instructor pages keep them, marked "Solution".
-handout/student/notebooks/ also holds the notebooks to hand out: solution cells removed, exercise outputs cleared,
-with the helper package and the images they need.
+- softmax-ce-student-edition.pdf / softmax-ce-instructor-edition.pdf: a cover naming the edition, a contents page
+  with page numbers, every notebook in order; tagged (accessible), with bookmarks and numbered pages; printed by
+  headless Chromium (tools/handout_print.py; skipped with --no-pdf or without Chromium);
+- LICENSE.
+Student pages have no cells tagged `solution`; instructor pages keep them, marked "Solution". Long code lines wrap
+with a ↪ mark instead of being cut off; every figure has its alt text (``show(fig, alt)``).
+
+Figures: the notebooks are run again with SOFTMAX_CE_FIGURE_DPI=200, two at a time, so figures print sharp; the
+stored notebooks and their small 100-dpi figures stay as they are.
+
+handout/student/ is also the pack to hand out, which stands alone: README.md (how to set up and open it),
+requirements.txt (the course's exact pins), notebooks/ (solution cells removed, exercise outputs cleared) with the
+helper package softmax_ce/ beside them, images/.
 
 Nothing else is touched: each edition is built in OUT/.EDITION.partial and swapped in for OUT/EDITION only when
 it is complete, and only when OUT/EDITION was made by this tool (it holds the file .made-by-tools-handout); other
@@ -17,6 +29,7 @@ files in OUT (handout/screenshots/ from the browser tests, anything of yours) st
 """
 
 import argparse
+import concurrent.futures
 import copy
 import html
 import os
@@ -24,20 +37,34 @@ import pathlib
 import re
 import shutil
 import sys
-from html.parser import HTMLParser
 
 import nbformat
 from nbconvert import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import TagRemovePreprocessor
+
+from handout_pages import NO_ALT, accessible, headings, links_within, unique_heading_ids, wrap_code_lines  # noqa: F401
+from handout_print import (  # noqa: F401  (tools/handout_*.py: beside this file, also on pytest's path)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    EDITIONS,
+    MATHJAX_DONE,
+    contents_entries,
+    front_matter,
+    outline,
+    print_pdf,
+    save_pdf,
+    wait_for_mathjax,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "handout_template"
 MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+PRINT_DPI = 200
+COURSE_TITLE = "Softmax &amp; Cross-Entropy, from first principles to large vocabularies"
 
 
 def course_notebooks():
@@ -45,8 +72,13 @@ def course_notebooks():
 
 
 def title_of(nb):
+    """The notebook's title, its first line without the "#", as markdown (it may hold `code`)."""
     first = nb.cells[0].source.splitlines()[0]
     return first.lstrip("# ").strip()
+
+
+def plain_title(nb):
+    return re.sub(r"[`*]", "", title_of(nb))
 
 
 def is_solution(cell):
@@ -88,6 +120,53 @@ def with_local_images(nb):
     return nb
 
 
+def with_page_links(nb):
+    """Links to another notebook (``01_softmax.ipynb#Temperature``) made links to its page."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = re.sub(r"\]\((\d\d_[A-Za-z0-9_]+)\.ipynb", r"](\1.html", cell.source)
+    return nb
+
+
+# ----------------------------------------------------------------------------- figures at print resolution
+
+
+def _run(path):
+    """``path`` executed in a fresh kernel whose figures are drawn at PRINT_DPI, as notebook JSON text."""
+    import nbclient
+
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False, shutdown_kernel="immediate",
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nbformat.writes(nb)
+
+
+def _print_environment():
+    os.environ["SOFTMAX_CE_FIGURE_DPI"] = str(PRINT_DPI)  # the kernels inherit it: show() draws sharper PNGs
+    os.environ["SOFTMAX_CE_NO_PROGRESS"] = "1"
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = "1"
+
+
+def with_print_figures(paths):
+    """Every notebook run again (two at a time, one thread each) with figures at PRINT_DPI: [(path, notebook)]."""
+    with concurrent.futures.ProcessPoolExecutor(max_workers=2, initializer=_print_environment) as pool:
+        futures = {path: pool.submit(_run, path) for path in paths}
+        loaded = []
+        for path, future in futures.items():
+            try:
+                loaded.append((path, nbformat.reads(future.result(), as_version=4)))
+            except Exception as err:
+                raise SystemExit(f"handout: {path.name} failed when run again for print figures ({err}); fix it "
+                                 f"(make outputs NB=notebooks/{path.name} shows the error) or pass --stored-figures; "
+                                 f"nothing was changed") from None
+    return loaded
+
+
+# ----------------------------------------------------------------------------- pages
+
+
 class CourseExporter(HTMLExporter):
     """nbconvert's HTMLExporter without its last step, in which BeautifulSoup builds a tree of the whole page and
     writes it out again only to add alt text and tabindex attributes: most of the build's time. The lines below are
@@ -105,51 +184,23 @@ class CourseExporter(HTMLExporter):
         return accessible(body), resources
 
 
-NO_ALT = "No description has been provided for this image"  # nbconvert's words
-
-
-class _StartTagsToChange(HTMLParser):
-    """The start tags HTMLExporter's BeautifulSoup pass changes, found by the same tokenizer without building a tree:
-    every <img> without alt gets NO_ALT; every div of class jp-Cell-inputWrapper or jp-OutputArea-output after the
-    element of class jp-Notebook (the page's body) gets tabindex="0". ``changes``: (offset, length, new start tag)."""
-
-    def __init__(self, page):
-        super().__init__(convert_charrefs=False)
-        self.line_starts = [0, *(m.end() for m in re.finditer("\n", page))]
-        self.in_notebook, self.changes = False, []
-        self.feed(page)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        old = dict(attrs)  # a repeated attribute: the last one, as BeautifulSoup keeps it
-        new, classes = dict(old), (old.get("class") or "").split()
-        if tag == "img" and "alt" not in old:
-            new["alt"] = NO_ALT
-        if tag == "div" and self.in_notebook and {"jp-Cell-inputWrapper", "jp-OutputArea-output"} & set(classes):
-            new["tabindex"] = "0"
-        self.in_notebook = self.in_notebook or "jp-Notebook" in classes
-        if new != old:
-            line, column = self.getpos()  # where this tag's "<" is
-            text = "".join(f" {k}" if v is None else f' {k}="{html.escape(v)}"' for k, v in new.items())
-            self.changes.append((self.line_starts[line - 1] + column, len(self.get_starttag_text()), f"<{tag}{text}>"))
-
-
-def accessible(page):
-    """``page`` with what HTMLExporter's BeautifulSoup pass adds: alt text on images without any, and focusable
-    (tabindex 0) cell inputs and outputs. Only those start tags are rewritten; every other byte stays."""
-    pieces, done = [], 0
-    for offset, length, tag in _StartTagsToChange(page).changes:
-        pieces += [page[done:offset], tag]
-        done = offset + length
-    return "".join([*pieces, page[done:]])
+def render(html_exporter, nb, resources):
+    """A notebook as a handout page: the exporter's HTML with every code line in its span (long lines wrap)."""
+    body, _ = html_exporter.from_notebook_node(nb, resources=resources)
+    return wrap_code_lines(body)
 
 
 EXPORTER_OPTIONS = {"template_name": "course", "extra_template_basedirs": [str(TEMPLATES)], "mathjax_url": MATHJAX_URL,
-                    "embed_images": True, "exclude_input_prompt": False}
+                    "embed_images": True, "exclude_input_prompt": False, "language_code": "en"}
 
 
 def exporter():
     return CourseExporter(**EXPORTER_OPTIONS)
+
+
+def inline_markdown(text):
+    """One line of markdown (a title) as HTML without the paragraph around it."""
+    return re.sub(r"^<p>|</p>\s*$", "", markdown2html_mistune(text).strip())
 
 
 def nav_html(pages, i):
@@ -158,35 +209,126 @@ def nav_html(pages, i):
     return f'{prev_link}<a href="index.html">Contents</a>{next_link}'
 
 
-def index_html(pages, version, pdf):
-    rows = "\n".join(f'<tr><td>{name[:2]}</td><td><a href="{name}">{html.escape(title)}</a></td><td>{html.escape(goal)}</td></tr>'
-                     for name, title, goal in pages)
-    pdf = '<p><a href="course.pdf">The whole course as one PDF</a></p>' if pdf else ""
+def goals_markdown(nb):
+    """The notebook's "What you will learn" list, whole, as markdown."""
+    match = re.search(r"\*\*What you will learn\*\*\s*\n((?:[-*] .*\n?(?:  +.*\n?)*)+)", nb.cells[0].source + "\n")
+    return match.group(1).strip() if match else ""
+
+
+INDEX_STYLE = """body { font-family: sans-serif; max-width: 64em; margin: 2em auto; padding: 0 1em; line-height: 1.45;
+       color: #1a1a1a; }
+table { border-collapse: collapse; width: 100%; } td, th { border: 1px solid #bbb; padding: 0.4em 0.6em; vertical-align: top; }
+th { background: #eef1f5; text-align: left; } td ul { margin: 0; padding-left: 1.2em; } a { color: #0b57a4; }
+code { background: #f0f0f0; padding: 0 0.2em; } pre { background: #f0f0f0; padding: 0.6em; overflow-x: auto; }
+.edition { font-weight: bold; font-size: 1.15em; }"""
+
+
+def index_html(entries, version):
+    """The edition's front page: [(page file, notebook)], each with its whole "What you will learn" list."""
+    rows = "\n".join(
+        f'<tr><td>{name[:2]}</td><td><a href="{name}">{inline_markdown(title_of(nb))}</a>'
+        + (f'<br>to run: <a href="notebooks/{name[:-5]}.ipynb">{name[:-5]}.ipynb</a>' if version == "student" else "")
+        + f"</td><td>{markdown2html_mistune(goals_markdown(nb))}</td></tr>" for name, nb in entries)
+    pdf = EDITIONS[version]["pdf"]
+    if version == "student":
+        about = ('<p>These pages are the notebooks as you will see them, without the solutions of the exercises. To '
+                 'work through them, run the notebooks: the set-up is in <a href="README.md">README.md</a> (three '
+                 'commands), and each exercise\'s checker tells you whether your answer is right.</p>')
+    else:
+        about = ("<p>Every exercise is followed by its solution, marked <strong>Solution</strong> with a green bar. "
+                 "Students get the student edition (handout/student/), which stands alone.</p>")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Softmax &amp; Cross-Entropy: {version} edition</title>
-<style>body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.4; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 0.4em 0.6em; vertical-align: top; }}</style>
-</head><body>
-<h1>Softmax &amp; Cross-Entropy, from first principles to large vocabularies</h1>
-<p>{version.capitalize()} edition.{" Solutions are marked in green." if version == "instructor" else " The exercises' checkers tell you whether your answer is right; open the notebooks in JupyterLab to try them."}</p>
-{pdf}
-<table><tr><th>#</th><th>notebook</th><th>what you will learn</th></tr>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"><title>Softmax &amp; Cross-Entropy: {EDITIONS[version]["label"]}</title>
+<style>{INDEX_STYLE}</style>
+<script type="text/x-mathjax-config">MathJax.Hub.Config({{tex2jax: {{inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]],
+  processEscapes: true}}, "HTML-CSS": {{availableFonts: [], webFont: "STIX-Web", imageFont: null,
+  styles: {{"@font-face": {{"font-family": "MathJax_Blank", src: "local('MathJax_Blank')"}}}}}},
+  messageStyle: "none", "fast-preview": {{disabled: true}}}});</script>
+<script src="{MATHJAX_URL}"></script>
+</head><body><main>
+<h1>{COURSE_TITLE}</h1>
+<p class="edition">{EDITIONS[version]["label"]}</p>
+{about}
+<p><a href="{pdf}">The whole course as one PDF</a> ({pdf}), with a contents page and bookmarks.
+Licence: <a href="LICENSE">LICENSE</a> (text and figures CC BY 4.0, code MIT).</p>
+<table><tr><th scope="col">#</th><th scope="col">notebook</th><th scope="col">what you will learn</th></tr>
 {rows}
-</table></body></html>
+</table></main></body></html>
 """
 
 
-def first_goal(nb):
-    """The first bullet of the notebook's "What you will learn" list, for the index."""
-    match = re.search(r"\*\*What you will learn\*\*\s*\n- (.+)", nb.cells[0].source)
-    return re.sub(r"[`*$]", "", match.group(1)).rstrip(";.") if match else ""
+PACK_README = """# Softmax & Cross-Entropy, from first principles to large vocabularies: the student pack
+
+This folder is the course as you run it: the notebooks ({count} of them, `notebooks/00_tools.ipynb` to
+`notebooks/{last}`), the small helper package they import (`notebooks/softmax_ce/`, with the exercises' checkers),
+the diagrams they show (`images/`), and the exact versions of everything they need (`requirements.txt`). The
+exercises come without their solutions: write your answer in the exercise cell and run it; its checker prints
+**Correct!** or says what is not right yet.
+
+`index.html` and the HTML pages beside it are the same notebooks to read in a browser, and
+`{pdf}` is all of them as one PDF.
+
+## Set up once (CPython 3.11 to 3.14, 64-bit; Linux, macOS 14+ or Windows)
+
+In a terminal, in this folder:
+
+```bash
+python3 -m venv .venv
+.venv/bin/python -m pip install -r requirements.txt
+```
+
+On Windows: `py -m venv .venv`, then `.venv\\Scripts\\python -m pip install -r requirements.txt`.
+
+On Linux, PyPI's PyTorch brings about 3 GB of CUDA libraries that these notebooks never use; to take PyTorch's
+CPU-only build instead, add `--extra-index-url {cpu_index}` to the second command.
+The first install downloads a few hundred MB and takes a few minutes; nothing outside this folder changes.
+
+## Open the course
+
+```bash
+.venv/bin/jupyter lab
+```
+
+(Windows: `.venv\\Scripts\\jupyter lab`.) JupyterLab opens in your browser; open `notebooks/` and start with
+`00_tools.ipynb` if broadcasting, integer-array indexing or autograd are new to you, else with
+`01_softmax.ipynb`. Run each notebook from the top (Run > Run All Cells): the exercises use what the first cells
+import. Keep this folder's layout: the notebooks import `softmax_ce` from their own folder and show `../images/`.
+To stop JupyterLab, press Ctrl-C in its terminal.
+
+## Licence
+
+Text and figures: CC BY 4.0; code: MIT (see `LICENSE`).
+"""
+
+
+def write_pack(loaded, folder):
+    """The student pack's own files: the notebooks to run (stored outputs, no solutions), the helper package beside
+    them, the images, requirements.txt and README.md."""
+    target = folder / "notebooks"
+    copy_student_notebooks(loaded, target)
+    shutil.copyfile(ROOT / "requirements.txt", folder / "requirements.txt")
+    names = [path.name for path, _ in loaded]
+    readme = PACK_README.format(count=len(names), last=names[-1], pdf=EDITIONS["student"]["pdf"],
+                                cpu_index="https://download.pytorch.org/whl/cpu")
+    (folder / "README.md").write_text(readme, encoding="utf-8")
+
+
+def copy_student_notebooks(loaded, target):
+    target.mkdir()
+    for path, nb in loaded:
+        nbformat.write(nb, target / path.name)
+    shutil.copytree(NOTEBOOKS / "softmax_ce", target / "softmax_ce", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "images", target.parent / "images", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
 
 
 MARK = ".made-by-tools-handout"  # in every edition folder this tool writes: the proof it may replace it
 
 
-def build_version(version, notebooks, out, pdf):
-    """Build one edition into ``out``/.``version``.partial, then swap it in for ``out``/``version``."""
+def build_version(version, notebooks, out, pdf, stored=None):
+    """Build one edition into ``out``/.``version``.partial, then swap it in for ``out``/``version``.
+    ``notebooks``: [(path, notebook)] the pages are made from; ``stored``: the same as stored (the pack's notebooks;
+    default ``notebooks``)."""
     final, staging, old = out / version, out / f".{version}.partial", out / f".{version}.old"
     for path in (final, staging, old):
         if path.exists() and not (path / MARK).exists():
@@ -198,7 +340,7 @@ def build_version(version, notebooks, out, pdf):
     staging.mkdir(parents=True)
     (staging / MARK).write_text("made by tools/handout.py: `make handout` replaces this folder\n", encoding="utf-8")
     try:
-        fill_version(version, notebooks, staging, pdf)
+        fill_version(version, notebooks, staging, pdf, stored or notebooks)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # ours, half built; the previous edition stays
         raise
@@ -209,97 +351,63 @@ def build_version(version, notebooks, out, pdf):
     return final
 
 
-def fill_version(version, notebooks, folder, pdf):
+def fill_version(version, loaded, folder, pdf, stored):
     mathjax = pathlib.Path(__import__("jupyter_server_mathjax").__file__).parent / "static"
     shutil.copytree(mathjax, folder / "mathjax")
-    loaded = [(path, nbformat.read(path, as_version=4)) for path in notebooks]
+    shutil.copyfile(ROOT / "LICENSE", folder / "LICENSE")
     if version == "student":
         loaded = [(path, student_copy(nb)) for path, nb in loaded]
-    pages = [(path.stem + ".html", title_of(nb)) for path, nb in loaded]
+    pages = [(path.stem + ".html", plain_title(nb)) for path, nb in loaded]
     html_exporter = exporter()  # one for all pages: it compiles its templates once
     for i, (_, nb) in enumerate(loaded):
-        body, _ = html_exporter.from_notebook_node(with_local_images(nb),
-                                                resources={"metadata": {"name": pages[i][1], "path": str(ROOT)},
-                                                           "course_nav": nav_html(pages, i)})
+        body = render(html_exporter, with_page_links(with_local_images(nb)),
+                      {"metadata": {"name": pages[i][1], "path": str(ROOT)}, "course_nav": nav_html(pages, i)})
         (folder / pages[i][0]).write_text(body, encoding="utf-8")
-    (folder / "index.html").write_text(index_html([(p, t, first_goal(nb)) for (p, t), (_, nb) in zip(pages, loaded)],
-                                                  version, pdf), encoding="utf-8")
-    if pdf:
-        write_combined_page(loaded, folder / "all.html", html_exporter)
+    (folder / "index.html").write_text(index_html([(p, nb) for (p, _), (_, nb) in zip(pages, loaded)], version),
+                                       encoding="utf-8")
     if version == "student":
-        copy_student_notebooks(loaded, folder / "notebooks")
+        write_pack([(path, student_copy(nb)) for path, nb in stored], folder)
     if pdf:
-        print_pdf(folder)
+        write_combined_page(loaded, folder / "all.html", html_exporter, version)
+        print_pdf(folder, version)
 
 
-def write_combined_page(loaded, path, html_exporter):
-    """Every notebook in one page, all.html, which the PDF is printed from."""
+def write_combined_page(loaded, path, html_exporter, version):
+    """Every notebook in one page, all.html, which the PDF is printed from: the cover and contents page first, each
+    notebook's heading ids prefixed with its number so links and the contents land in the right notebook."""
     combined = nbformat.v4.new_notebook(metadata=loaded[0][1].metadata)
     for _, nb in loaded:
         combined.cells.extend(nb.cells)
-    body, _ = html_exporter.from_notebook_node(with_local_images(combined),
-                                               resources={"metadata": {"name": "Softmax & Cross-Entropy", "path": str(ROOT)}})
+    resources = {"metadata": {"name": f"Softmax & Cross-Entropy: {EDITIONS[version]['label']}", "path": str(ROOT)},
+                 "course_front": "<!-- front matter -->", "course_print": True}
+    body = render(html_exporter, with_local_images(combined), resources)
+    body = links_within(unique_heading_ids(body))
+    body = body.replace("<!-- front matter -->", front_matter(version, contents_entries(headings(body))), 1)
     path.write_text(body, encoding="utf-8")
-
-
-def copy_student_notebooks(loaded, target):
-    target.mkdir()
-    for path, nb in loaded:
-        nbformat.write(nb, target / path.name)
-    shutil.copytree(NOTEBOOKS / "softmax_ce", target / "softmax_ce", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "images", target.parent / "images", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-
-
-def print_pdf(folder, page_name="all.html", browser=None):
-    """Print ``page_name`` (all.html: the whole course) to course.pdf with headless Chromium, after MathJax has
-    typeset it; in ``browser`` when given (a playwright Browser), else in a Chromium of its own."""
-    if browser is None:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            print_pdf(folder, page_name, browser)
-            browser.close()
-        return
-    page = browser.new_page()
-    page.goto((folder / page_name).as_uri(), wait_until="load")
-    wait_for_mathjax(page)
-    save_pdf(page, folder / "course.pdf")
-    page.close()
-
-
-def save_pdf(page, path):
-    """Print an open, typeset page (a playwright Page) to ``path``: A4, backgrounds kept (the solution marks)."""
-    page.pdf(path=str(path), format="A4", print_background=True,
-             margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
-
-
-MATHJAX_DONE = ("() => window.MathJax && window.MathJax.Hub && window.MathJax.Hub.queue.pending === 0 "
-                "&& window.MathJax.Hub.queue.running === 0")
-
-
-def wait_for_mathjax(page, timeout_ms=180_000):
-    """Wait until MathJax has finished its typesetting queue (the whole course on one page takes longest)."""
-    page.wait_for_function(MATHJAX_DONE, timeout=timeout_ms)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "handout"))
     parser.add_argument("--no-pdf", action="store_true")
+    parser.add_argument("--stored-figures", action="store_true",
+                        help="use the notebooks' stored figures (100 dpi) instead of running them again at 200 dpi")
     parser.add_argument("--edition", choices=["student", "instructor"], help="build only this edition (default: both)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
-    notebooks = course_notebooks()
+    paths = course_notebooks()
     make_pdf = not args.no_pdf and pathlib.Path(CHROMIUM).exists()
     if not args.no_pdf and not make_pdf:
         print(f"no Chromium at {CHROMIUM}: no PDF (apt-get install chromium, or set CHROMIUM=...)", file=sys.stderr)
+    stored = [(path, nbformat.read(path, as_version=4)) for path in paths]
+    loaded = stored if args.stored_figures else with_print_figures(paths)
     for version in [args.edition] if args.edition else ["student", "instructor"]:
-        folder = build_version(version, notebooks, out, make_pdf)
+        folder = build_version(version, loaded, out, make_pdf, stored)
         pdf = ""
         if make_pdf:
-            pdf = f", course.pdf {(folder / 'course.pdf').stat().st_size / 2**20:.1f} MB"
-        print(f"{folder.relative_to(out.parent)}: {len(notebooks)} pages + index.html{pdf}")
+            name = EDITIONS[version]["pdf"]
+            pdf = f", {name} {(folder / name).stat().st_size / 2**20:.1f} MB"
+        print(f"{folder.relative_to(out.parent)}: {len(paths)} pages + index.html{pdf}")
     return 0
 
 

@@ -23,7 +23,7 @@ from . import fmt
 from . import functional as F
 from . import gradients as G
 from . import validation as check
-from .plotting import png_bytes
+from .plotting import MARKERS, png_bytes
 
 # ----------------------------------------------------------------------------- input checks
 
@@ -201,8 +201,9 @@ def draw_loss_gradient(axes, z, n_classes=3, xlim=(-10.0, 10.0)):
         style = dict(color=f"C{i}", lw=2, ls=("-", "--", "-.")[i])
         ax_loss.plot(xs, loss, label=name, **style)
         ax_grad.plot(xs, grad, label=name, **style)
-        ax_loss.plot(marks, at_loss, "o", color=f"C{i}", ms=6, mec="black", mew=0.6)
-        ax_grad.plot(marks, at_grad, "o", color=f"C{i}", ms=6, mec="black", mew=0.6)
+        dots = dict(ls="none", marker=MARKERS[i], color=f"C{i}", ms=6, mec="black", mew=0.6)
+        ax_loss.plot(marks, at_loss, **dots)
+        ax_grad.plot(marks, at_grad, **dots)
     for ax in axes:
         ax.axvspan(xlim[0], -4, color="C3", alpha=0.07, lw=0)
         for m in marks:
@@ -256,7 +257,8 @@ def draw_label_smoothing(ax, logits, target, eps):
     loss = float(F.cross_entropy(z, np.int64(target), label_smoothing=float(eps)))
     classes = np.arange(len(z))
     bars = ax.bar(classes - 0.2, q, 0.4, color="C0", label="target q")
-    ax.bar(classes + 0.2, p, 0.4, color="C1", alpha=0.6, label="prediction p")
+    # the prediction hatched: told apart from the target without colour
+    ax.bar(classes + 0.2, p, 0.4, color="C1", alpha=0.6, hatch="///", edgecolor="black", linewidth=0, label="prediction p")
     ax.bar_label(bars, labels=[f"{v:.3f}" for v in q], padding=2, fontsize=8)
     ax.set_xticks(classes, [f"{i}{' (true)' if i == target else ''}\nz = {v:g}" for i, v in enumerate(z)])
     ax.set_xlabel("class")

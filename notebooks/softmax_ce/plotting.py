@@ -1,17 +1,28 @@
-"""One plot style for the course (``use_course_style``), and ``show``: display a figure as a PNG only.
+"""One plot style for the course (``use_course_style``), and ``show``: display a figure as a PNG with its description.
 
 Importing this module changes nothing: a notebook asks for the style by calling ``use_course_style()``.
 
 ``plt.show()`` in Jupyter stores a ``<Figure size 640x480 with 1 Axes>`` text next to the picture, and
-nbval would compare that text. ``show(fig)`` publishes the PNG alone (nbval skips PNGs), so plots
-never make a notebook's test depend on matplotlib's wording.
+nbval would compare that text. ``show(fig, alt)`` publishes the PNG with the description ``alt`` written where the
+figure is made: as the image's alt text (the output's metadata, used by the handout's pages and PDF) and as its text
+twin ("Figure: ..."), which nbval compares and text-only readers see. The PNG itself is compared as a picture.
+
+The style cycles line styles with colours, so lines stay apart in greyscale print and for readers who do not tell
+the colours apart; ``decision_regions`` gives each class its own marker shape.
+
+Figures are stored at 100 dpi (small notebooks); the handout's build sets SOFTMAX_CE_FIGURE_DPI (200) to print sharp
+figures at the same size on the page.
 """
 
 import base64
 import io
+import os
 
 import matplotlib
 import numpy as np
+from cycler import cycler
+
+from . import validation
 
 COURSE_STYLE = {
     "figure.figsize": (6.4, 3.6),
@@ -22,7 +33,15 @@ COURSE_STYLE = {
     "axes.spines.right": False,
     "font.size": 10,
     "svg.hashsalt": "softmax-ce",
+    # matplotlib's ten colours (tab10), each with its own line style
+    "axes.prop_cycle": cycler(color=["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                                     "#7f7f7f", "#bcbd22", "#17becf"])
+    + cycler(linestyle=["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 3)), (0, (8, 2, 2, 2)),
+                        (0, (4, 2, 1, 2, 1, 2)), (0, (2, 2))]),
 }
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]  # one per class, in the order of the colours
+STORED_DPI = 100  # COURSE_STYLE's figure.dpi: a figure's size on the page in pixels at this resolution
+DPI_VARIABLE = "SOFTMAX_CE_FIGURE_DPI"
 
 
 def use_course_style():
@@ -30,11 +49,22 @@ def use_course_style():
     matplotlib.rcParams.update(COURSE_STYLE)
 
 
-def png_bytes(fig):
+def png_bytes(fig, dpi=None):
     """The figure as PNG bytes, without the matplotlib version stamp (same bytes on every run)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None}, dpi=dpi)
     return buf.getvalue()
+
+
+def print_scale():
+    """How many times sharper than stored ``show`` draws: SOFTMAX_CE_FIGURE_DPI / 100 when set (the handout: 2),
+    else 1 (the figure's own resolution, 100 dpi in the course style)."""
+    text = os.environ.get(DPI_VARIABLE, "").strip()
+    if not text:
+        return 1.0
+    if not text.isdigit() or not 50 <= int(text) <= 600:
+        raise ValueError(f"{DPI_VARIABLE} must be a whole number of dots per inch from 50 to 600, got {text!r}")
+    return int(text) / STORED_DPI
 
 
 # A stored figure and a redrawn one may differ by rendering noise: antialiasing that moves some pixels a little. A
@@ -65,14 +95,22 @@ def figure_change(png_a, png_b):
     return None
 
 
-def show(fig):
-    """Display ``fig`` as a PNG (no text twin), then close it so Jupyter does not show it twice."""
+def show(fig, alt):
+    """Display ``fig`` as a PNG described by ``alt`` (one or two sentences: what the figure shows and what to see in
+    it), then close it so Jupyter does not show it twice."""
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    data = png_bytes(fig)
+    alt = validation.text(alt, "alt", "describe the figure in a sentence, e.g. show(fig, alt=\"Loss against ...\")")
+    scale = print_scale()
+    data = png_bytes(fig, dpi=fig.dpi * scale if scale != 1 else None)
     plt.close(fig)
-    display({"image/png": base64.b64encode(data).decode("ascii")}, raw=True)
+    metadata = {"alt": alt}
+    if scale != 1:  # same size on the page, more pixels
+        width, height = _pixels(data).shape[1::-1]
+        metadata.update(width=round(width / scale), height=round(height / scale))
+    display({"image/png": base64.b64encode(data).decode("ascii"), "text/plain": f"Figure: {alt}"},
+            metadata={"image/png": metadata}, raw=True)
 
 
 def probability_grid(predict_proba, X, resolution=200, margin=0.3):
@@ -90,7 +128,8 @@ def decision_regions(ax, xx, yy, probs, X, y, title=""):
     """Colour each grid point by its predicted class (lighter where less confident) and scatter the data on top.
 
     One unit is as long on both axes (equal aspect), so a spiral keeps its shape next to other equal-aspect panels;
-    the points are their class's colour with a dark edge, which stands out on the pale background of every class.
+    the points are their class's colour and marker shape (MARKERS) with a dark edge, which stands out on the pale
+    background of every class.
     """
     n_classes = probs.shape[-1]
     colors = np.array([matplotlib.colors.to_rgb(f"C{k}") for k in range(n_classes)])
@@ -98,7 +137,8 @@ def decision_regions(ax, xx, yy, probs, X, y, title=""):
     shade = 1 - (1 - colors[probs.argmax(axis=-1)]) * (0.15 + 0.3 * confidence)
     ax.imshow(shade, origin="lower", extent=(xx.min(), xx.max(), yy.min(), yy.max()), aspect="equal")
     for k in range(n_classes):
-        ax.scatter(*X[y == k].T, s=12, color=f"C{k}", edgecolors="black", linewidths=0.5, label=f"class {k}")
+        ax.scatter(*X[y == k].T, s=14, color=f"C{k}", marker=MARKERS[k % len(MARKERS)], edgecolors="black",
+                   linewidths=0.5, label=f"class {k}")
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])

@@ -167,3 +167,12 @@ def class_indices(target, batch_shape, n_classes, ignore_index):
     if counted.size and counted.max() >= n_classes:
         raise ValueError(f"class index {counted.max()} is out of range for {n_classes} classes (0..{n_classes - 1})")
     return t
+
+
+def text(value, name, hint):
+    """A non-empty string, stripped; else TypeError/ValueError naming ``name`` and saying what to write (``hint``)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string: {hint}; got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty: {hint}")
+    return value.strip()

@@ -84,6 +84,26 @@ def test_stored_outputs_are_complete_and_clean(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_figure_is_described(path):
+    """Accessibility (WCAG 2.1 AA, text alternatives): every stored figure carries the description written where it
+    is made, show(fig, alt="..."), as its alt text (the handout's pages and PDF use it) and as its text twin; every
+    markdown image has its alt text too."""
+    for cell in load(path)["cells"]:
+        if cell["cell_type"] == "markdown":
+            for alt in re.findall(r"!\[([^\]]*)\]\(", "".join(cell["source"])):
+                assert len(alt.split()) >= 3, f"{cell_name(cell)}: an image whose alt text says too little: ![{alt}](...)"
+            continue
+        for out in cell["outputs"]:
+            if "image/png" not in out.get("data", {}):
+                continue
+            alt = out.get("metadata", {}).get("image/png", {}).get("alt", "")
+            assert len(alt.split()) >= 6, (f"{cell_name(cell)} shows a figure without a real description: draw it with "
+                                           f"show(fig, alt=\"what it shows and what to see in it\"), then make outputs")
+            assert "".join(out["data"].get("text/plain", "")) == f"Figure: {alt}", \
+                f"{cell_name(cell)}: the figure's text twin is not its description: make outputs NB={path.as_posix()}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_structure_title_goals_exercises_solutions(path):
     cells = load(path)["cells"]
     first = "".join(cells[0]["source"])
@@ -193,7 +213,7 @@ def test_nbval_fails_when_a_figure_changes(pytester):
     def plot_source(ys):
         return ("import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\n"
                 "from softmax_ce.plotting import show, use_course_style\nuse_course_style()\n"
-                f"fig, ax = plt.subplots(figsize=(2, 2), dpi=50)\nax.plot([0, 1], {ys})\nshow(fig)")
+                f"fig, ax = plt.subplots(figsize=(2, 2), dpi=50)\nax.plot([0, 1], {ys})\nshow(fig, alt='a line')")
 
     with matplotlib.rc_context(COURSE_STYLE):
         fig, ax = plt.subplots(figsize=(2, 2), dpi=50)
@@ -202,7 +222,8 @@ def test_nbval_fails_when_a_figure_changes(pytester):
         plt.close(fig)
     for name, ys in (("a_same.ipynb", [0, 1]), ("b_changed.ipynb", [1, 0])):
         nb = {"cells": [{"cell_type": "code", "execution_count": 1, "id": "plot", "metadata": {}, "source": plot_source(ys),
-                         "outputs": [{"output_type": "display_data", "metadata": {}, "data": {"image/png": stored}}]}],
+                         "outputs": [{"output_type": "display_data", "metadata": {"image/png": {"alt": "a line"}},
+                                      "data": {"image/png": stored, "text/plain": "Figure: a line"}}]}],
               "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
               "nbformat": 4, "nbformat_minor": 5}
         (pytester.path / name).write_text(json.dumps(nb), encoding="utf-8")

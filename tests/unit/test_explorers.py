@@ -187,7 +187,7 @@ def test_draw_loss_gradient_marks_every_x_and_returns_their_values():
         # what is drawn: each curve, and the dots at the marks, are torch's loss (left) and gradient (right)
         for ax, k in ((axes[0], 0), (axes[1], 1)):
             curves = {line.get_label(): line for line in ax.get_lines() if line.get_label() in explorers.LOSSES}
-            dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+            dots = [line for line in ax.get_lines() if line.get_linestyle() == "None"]  # the marks: markers, no line
             assert list(curves) == list(explorers.LOSSES) and len(dots) == 3
             for (name, curve), dot in zip(curves.items(), dots):
                 xs, ys = curve.get_xdata(), curve.get_ydata()

@@ -1,6 +1,8 @@
 """The handout's HTML exporter skips nbconvert's BeautifulSoup pass (two thirds of the build) and adds the same
-alt text and tabindex attributes itself: its pages must be the same documents nbconvert's own pass makes."""
+alt text and tabindex attributes itself: its pages must be the same documents nbconvert's own pass makes. Then each
+code line goes into its own span (long lines wrap with a mark): the text stays the same."""
 
+import html
 import pathlib
 import re
 
@@ -52,6 +54,31 @@ def test_pages_are_the_documents_nbconverts_own_pass_makes():
     ours, theirs = pages(nb)
     assert ours != theirs  # not a copy of nbconvert's result: made without BeautifulSoup
     assert document(ours) == document(theirs)
-    plots = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert ours.count(f'alt="{handout.NO_ALT}"') == plots + 4  # 01's plots; in the raw HTML, the four without alt
+    alts = [o.metadata["image/png"]["alt"] for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if "image/png" in o.get("data", {})]
+    assert alts and all(f'alt="{html.escape(alt)}"' in ours for alt in alts)  # show(fig, alt): the figure's own words
+    assert ours.count(f'alt="{handout.NO_ALT}"') == 4  # in the raw HTML, the four images without alt
     assert 'alt="kept"' in ours
+
+
+def text_of(page):
+    """What a reader sees and copies: the page without tags, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_wrapping_code_lines_keeps_every_character_and_line():
+    nb = nbformat.read(ROOT / "notebooks" / "10_trap_gallery.ipynb", as_version=4)  # the longest code lines
+    nb.cells.append(nbformat.v4.new_code_cell('s = """a string\nover three\n\nlines"""  # and a comment\n\n\nx = 1'))
+    page, _ = handout.exporter().from_notebook_node(handout.with_local_images(nb), resources={"metadata": {"name": "p"}})
+    wrapped = handout.wrap_code_lines(page)
+    assert text_of(wrapped) == text_of(page)
+    n_lines = sum(len(c.source.splitlines()) for c in nb.cells if c.cell_type == "code")
+    assert wrapped.count('<span class="code-line">') >= n_lines  # code cells' lines, and the outputs' lines too
+    blocks = re.findall(r'<pre class="wrapped[^"]*">(.*?)</pre>', wrapped, re.S)
+    assert all(b.endswith("\n</span>") for b in blocks) and '<span class="code-line">\n</span>' in wrapped  # blank lines kept
+
+
+def test_a_block_with_a_tag_across_lines_is_left_whole():
+    page = '<pre><b>two\nlines</b></pre><pre><span class="x">one</span>\n</pre>'
+    assert handout.wrap_code_lines(page) == ('<pre><b>two\nlines</b></pre><pre class="wrapped short">'
+                                             '<span class="code-line"><span class="x">one</span>\n</span></pre>')

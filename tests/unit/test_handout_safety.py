@@ -27,7 +27,7 @@ def kept(out):
 
 
 def test_a_build_keeps_everything_else_in_the_folder(out):
-    assert handout.main(["--out", str(out), "--no-pdf", "--edition", "student"]) == 0
+    assert handout.main(["--out", str(out), "--no-pdf", "--stored-figures", "--edition", "student"]) == 0
     assert kept(out) and (out / "student" / handout.MARK).exists() and (out / "student" / "index.html").exists()
     assert not list(out.glob(".student.*")), "no staging folder may stay behind"
 
@@ -36,7 +36,7 @@ def test_a_folder_the_tool_did_not_make_is_refused_untouched(out):
     (out / "student").mkdir()
     (out / "student" / "essay.md").write_text("my own", encoding="utf-8")
     with pytest.raises(SystemExit, match="not a folder tools/handout.py made"):
-        handout.main(["--out", str(out), "--no-pdf", "--edition", "student"])
+        handout.main(["--out", str(out), "--no-pdf", "--stored-figures", "--edition", "student"])
     assert (out / "student" / "essay.md").read_text(encoding="utf-8") == "my own" and kept(out)
 
 
@@ -46,16 +46,16 @@ def test_a_failed_build_leaves_the_previous_edition(out, monkeypatch):
     (previous / handout.MARK).write_text("", encoding="utf-8")
     (previous / "index.html").write_text("the previous build", encoding="utf-8")
 
-    def broken(version, notebooks, folder, pdf):
+    def broken(version, notebooks, folder, *args):
         (folder / "index.html").write_text("half", encoding="utf-8")
         raise RuntimeError("a notebook failed to export")
 
     monkeypatch.setattr(handout, "fill_version", broken)
     with pytest.raises(RuntimeError):
-        handout.main(["--out", str(out), "--no-pdf", "--edition", "student"])
+        handout.main(["--out", str(out), "--no-pdf", "--stored-figures", "--edition", "student"])
     assert (previous / "index.html").read_text(encoding="utf-8") == "the previous build"
     assert not list(out.glob(".student.*")) and kept(out)
 
-    monkeypatch.setattr(handout, "fill_version", lambda v, n, folder, pdf: (folder / "index.html").write_text("new"))
-    assert handout.main(["--out", str(out), "--no-pdf", "--edition", "student"]) == 0
+    monkeypatch.setattr(handout, "fill_version", lambda v, n, folder, *args: (folder / "index.html").write_text("new"))
+    assert handout.main(["--out", str(out), "--no-pdf", "--stored-figures", "--edition", "student"]) == 0
     assert (previous / "index.html").read_text(encoding="utf-8") == "new" and kept(out)
