@@ -45,6 +45,7 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
+from course_plan import plan_html
 from handout_pages import NO_ALT, accessible, headings, links_within, unique_heading_ids, wrap_code_lines  # noqa: F401
 from handout_print import (  # noqa: F401  (tools/handout_*.py: beside this file, also on pytest's path)
     CHROMIUM,
@@ -58,6 +59,8 @@ from handout_print import (  # noqa: F401  (tools/handout_*.py: beside this file
     save_pdf,
     wait_for_mathjax,
 )
+from summary import traps as summary_traps  # noqa: F401
+from summary import write_summary
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -236,7 +239,10 @@ def index_html(entries, version):
                  'commands), and each exercise\'s checker tells you whether your answer is right.</p>')
     else:
         about = ("<p>Every exercise is followed by its solution, marked <strong>Solution</strong> with a green bar. "
-                 "Students get the student edition (handout/student/), which stands alone.</p>")
+                 "Students get the student edition (handout/student/), which stands alone. "
+                 '<a href="plan.html">The plan for a class</a>: each notebook\'s objectives, the exercises that '
+                 'practise them, estimated times and prerequisites. <a href="notebooks/">The notebooks with their '
+                 'solutions</a> (<a href="README.md">how to open them</a>).</p>')
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,"><title>Softmax &amp; Cross-Entropy: {EDITIONS[version]["label"]}</title>
@@ -251,6 +257,8 @@ def index_html(entries, version):
 <p class="edition">{EDITIONS[version]["label"]}</p>
 {about}
 <p><a href="{pdf}">The whole course as one PDF</a> ({pdf}), with a contents page and bookmarks.
+<a href="summary.html">The course on one page</a> (<a href="summary.pdf">as a PDF to print</a>): formulas, shapes,
+which loss for which task, the traps.
 Licence: <a href="LICENSE">LICENSE</a> (text and figures CC BY 4.0, code MIT).</p>
 <table><tr><th scope="col">#</th><th scope="col">notebook</th><th scope="col">what you will learn</th></tr>
 {rows}
@@ -314,6 +322,24 @@ def write_pack(loaded, folder):
     (folder / "README.md").write_text(readme, encoding="utf-8")
 
 
+INSTRUCTOR_README = """# Softmax & Cross-Entropy: the instructor's notebooks
+
+`notebooks/` holds the course's notebooks as they are, with every exercise's solution (a cell tagged `solution`,
+folded in JupyterLab under its exercise), the helper package `notebooks/softmax_ce/` and `images/`. Set them up
+and open them like the student pack (handout/student/README.md): `python3 -m venv .venv`,
+`.venv/bin/python -m pip install -r requirements.txt`, `.venv/bin/jupyter lab`. Hand students the student pack,
+handout/student/, not this folder. `plan.html` maps each notebook's objectives to its exercises, with time
+estimates; `summary.pdf` is the course on one page.
+"""
+
+
+def write_instructor_notebooks(stored, folder):
+    """The instructor edition's notebooks: the course's own, solutions included, beside the helper package."""
+    copy_student_notebooks(stored, folder / "notebooks")
+    shutil.copyfile(ROOT / "requirements.txt", folder / "requirements.txt")
+    (folder / "README.md").write_text(INSTRUCTOR_README, encoding="utf-8")
+
+
 def copy_student_notebooks(loaded, target):
     target.mkdir()
     for path, nb in loaded:
@@ -365,8 +391,13 @@ def fill_version(version, loaded, folder, pdf, stored):
         (folder / pages[i][0]).write_text(body, encoding="utf-8")
     (folder / "index.html").write_text(index_html([(p, nb) for (p, _), (_, nb) in zip(pages, loaded)], version),
                                        encoding="utf-8")
+    write_summary(folder, MATHJAX_URL)
     if version == "student":
         write_pack([(path, student_copy(nb)) for path, nb in stored], folder)
+    else:
+        (folder / "plan.html").write_text(plan_html([path for path, _ in loaded], markdown2html_mistune, MATHJAX_URL),
+                                          encoding="utf-8")
+        write_instructor_notebooks(stored, folder)
     if pdf:
         write_combined_page(loaded, folder / "all.html", html_exporter, version)
         print_pdf(folder, version)

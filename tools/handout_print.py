@@ -43,7 +43,7 @@ def front_matter(edition, entries):
     for level, target, inner in entries:
         lines.append(f'<li class="toc-{level}"><a href="#{html.escape(target)}"><span class="toc-title">{inner}</span>'
                      f'<span class="toc-page" data-target="{html.escape(target)}"></span></a></li>')
-    return f"""<section class="cover" aria-labelledby="cover-title">
+    return f"""<section class="cover cover-{edition}" aria-labelledby="cover-title">
 <h1 id="cover-title" class="cover-title">{FULL_TITLE}</h1>
 <p class="cover-edition">{info["label"]}</p>
 <p class="cover-note">{info["note"]}</p>
@@ -160,7 +160,8 @@ def print_course(page, path, edition):
 
 def print_pdf(folder, edition, page_name="all.html", browser=None):
     """Print ``page_name`` (all.html: the whole course) to the edition's PDF with headless Chromium, after MathJax
-    has typeset it; in ``browser`` when given (a playwright Browser), else in a Chromium of its own."""
+    has typeset it, and summary.html to summary.pdf when it is there; in ``browser`` when given (a playwright
+    Browser), else in a Chromium of its own."""
     if browser is None:
         from playwright.sync_api import sync_playwright
 
@@ -174,7 +175,21 @@ def print_pdf(folder, edition, page_name="all.html", browser=None):
     try:
         page.goto((folder / page_name).as_uri(), wait_until="load")
         wait_for_mathjax(page)
-        return print_course(page, folder / EDITIONS[edition]["pdf"], edition)
+        numbers = print_course(page, folder / EDITIONS[edition]["pdf"], edition)
+    finally:
+        page.close()
+    if (folder / "summary.html").exists():
+        print_one_page(browser, folder / "summary.html", folder / "summary.pdf")
+    return numbers
+
+
+def print_one_page(browser, source, target):
+    """Print a page that sets its own A4 layout (@page), such as the one-page summary: tagged, with an outline."""
+    page = browser.new_page()
+    try:
+        page.goto(source.as_uri(), wait_until="load")
+        wait_for_mathjax(page)
+        page.pdf(path=str(target), prefer_css_page_size=True, print_background=True, tagged=True, outline=True)
     finally:
         page.close()
 

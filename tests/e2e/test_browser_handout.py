@@ -34,7 +34,9 @@ MATHJAX_DONE = handout.MATHJAX_DONE
 
 NOTEBOOKS = handout.course_notebooks()
 ALL_PAGES = [("student", nb.stem + ".html") for nb in NOTEBOOKS]
-PAGES = [("instructor", "all.html"), ("student", NOTEBOOKS[0].stem + ".html"), ("student", "index.html")]
+PAGES = [("instructor", "all.html"), ("student", NOTEBOOKS[0].stem + ".html"), ("student", "index.html"),
+         ("student", "summary.html"), ("instructor", "plan.html")]
+WITHOUT_FIGURES = {"index.html", "summary.html", "plan.html"}
 STUDENT_PDF = handout.EDITIONS["student"]["pdf"]
 
 
@@ -53,6 +55,8 @@ def built(tmp_path_factory):
     shutil.copytree(out / "student" / "mathjax", out / "instructor" / "mathjax")
     handout.write_combined_page([(p, nbformat.read(p, as_version=4)) for p in NOTEBOOKS], out / "instructor" / "all.html",
                                 handout.exporter(), "instructor")  # what make handout prints the instructor PDF from
+    (out / "instructor" / "plan.html").write_text(handout.plan_html(NOTEBOOKS, handout.markdown2html_mistune,
+                                                                    handout.MATHJAX_URL), encoding="utf-8")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -106,6 +110,11 @@ def test_handout_page(opened, version, name):
             goals = handout.goals_markdown(nbformat.read(path, as_version=4))
             last_words = re.sub(r"[`*$\\{}_^]", "", goals.split()[-1])
             assert goals and last_words.rstrip(".;") in text, f"{path.name}'s 'What you will learn' is cut short"
+        return
+    if name in WITHOUT_FIGURES:
+        text = page.evaluate("document.body.innerText")
+        assert "$" not in text and "`" not in text, f"untypeset math or markdown on {name}"
+        assert page.evaluate("document.querySelectorAll('.MathJax').length") > 0
         return
     assert page.evaluate("document.images.length") > 0, "no plot on the page"
     raw = page.evaluate("[...document.querySelectorAll('.jp-RenderedMarkdown')].map(e => e.innerText).join('\\n')")
@@ -279,6 +288,19 @@ def test_no_page_is_left_mostly_empty(pdf, tmp_path):
         if fill < 0.4 and i > 3 and i + 1 not in starts and i < len(pages):
             empty.append((i, round(fill, 2)))
     assert not empty, f"pages less than 40% full in the middle of a notebook (page, fraction): {empty}"
+
+
+def test_the_summary_prints_on_one_page(built):
+    import pypdf
+
+    path = built / "student" / "summary.pdf"
+    reader = pypdf.PdfReader(str(path))
+    assert len(reader.pages) == 1, f"the one-page summary takes {len(reader.pages)} pages: shorten it (tools/summary.py)"
+    assert reader.trailer["/Root"].get("/MarkInfo", {}).get("/Marked") and reader.trailer["/Root"].get("/Lang") == "en"
+    text = " ".join(pdf_text(path).split())
+    lead = {n: " ".join(re.split(r"[`$]", title)[0].split()[:3]) for n, title in handout.summary_traps()}
+    missing = [n for n, words in lead.items() if words not in text]
+    assert not missing, f"traps missing from the printed summary: {missing}"
 
 
 # ----------------------------------------------------------------------------- the student pack
