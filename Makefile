@@ -6,6 +6,7 @@
 #   make outputs  re-execute notebooks and store their outputs (all, or NB=notebooks/02_cross_entropy.ipynb)
 #   make images   redraw the figures in images/ from images/make_images.py
 #   make handout  build handout/student/ and handout/instructor/: HTML pages, index, PDF, student notebooks
+#   make grade    grade students' notebooks with the course's checkers: SUBMISSIONS=DIR (GRADE_ARGS="--timeout 120")
 #   make bench    measurements: large-vocabulary memory/time (BENCH_ARGS="--n 2048" to change the shape;
 #                 BENCH_ARGS=--record re-measures what notebook 09 shows, then make outputs NB=notebooks/09_*),
 #                 and how closely softmax_ce agrees with torch for every option combination
@@ -51,6 +52,11 @@ images: setup
 
 handout: setup
 	$(BIN)/python tools/handout.py
+
+# DIR/<student>_<NN_topic>.ipynb or DIR/<student>/<NN_topic>.ipynb; writes DIR/grades.csv and DIR/grades.html
+.PHONY: grade
+grade: setup
+	$(BIN)/python tools/grade.py $(SUBMISSIONS) $(GRADE_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/large_vocab.py $(BENCH_ARGS)
