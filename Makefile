@@ -6,6 +6,7 @@
 #   make outputs  re-execute notebooks and store their outputs (all, or NB=notebooks/02_cross_entropy.ipynb)
 #   make images   redraw the figures in images/ from images/make_images.py
 #   make handout  build handout/student/ and handout/instructor/: HTML pages, index, PDF, student notebooks
+#   make slides   build handout/slides/: one reveal.js deck per notebook (no solutions) and index.html, offline
 #   make grade    grade students' notebooks with the course's checkers: SUBMISSIONS=DIR (GRADE_ARGS="--timeout 120")
 #   make bench    measurements: large-vocabulary memory/time (BENCH_ARGS="--n 2048" to change the shape;
 #                 BENCH_ARGS=--record re-measures what notebook 09 shows, then make outputs NB=notebooks/09_*),
@@ -52,6 +53,12 @@ images: setup
 
 handout: setup
 	$(BIN)/python tools/handout.py
+
+# reveal.js 4.6.1 (pinned, integrity-checked) is downloaded once into ~/.cache/softmax-ce/; later builds need no network.
+# Some decks only: .venv/bin/python tools/slides.py --only 01 02
+.PHONY: slides
+slides: setup
+	$(BIN)/python tools/slides.py
 
 # DIR/<student>_<NN_topic>.ipynb or DIR/<student>/<NN_topic>.ipynb; writes DIR/grades.csv and DIR/grades.html
 .PHONY: grade

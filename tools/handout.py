@@ -46,6 +46,7 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
 from course_plan import plan_html
+from folders import rebuild
 from handout_pages import NO_ALT, accessible, headings, links_within, unique_heading_ids, wrap_code_lines  # noqa: F401
 from handout_print import (  # noqa: F401  (tools/handout_*.py: beside this file, also on pytest's path)
     CHROMIUM,
@@ -355,26 +356,9 @@ def build_version(version, notebooks, out, pdf, stored=None):
     """Build one edition into ``out``/.``version``.partial, then swap it in for ``out``/``version``.
     ``notebooks``: [(path, notebook)] the pages are made from; ``stored``: the same as stored (the pack's notebooks;
     default ``notebooks``)."""
-    final, staging, old = out / version, out / f".{version}.partial", out / f".{version}.old"
-    for path in (final, staging, old):
-        if path.exists() and not (path / MARK).exists():
-            raise SystemExit(f"handout: {path} is not a folder tools/handout.py made (it has no {MARK}): move it away or "
-                             f"pass another --out; nothing was changed")
-    for path in (staging, old):
-        if path.exists():
-            shutil.rmtree(path)
-    staging.mkdir(parents=True)
-    (staging / MARK).write_text("made by tools/handout.py: `make handout` replaces this folder\n", encoding="utf-8")
-    try:
-        fill_version(version, notebooks, staging, pdf, stored or notebooks)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # ours, half built; the previous edition stays
-        raise
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    return final
+    rebuild(out / version, MARK, "tools/handout.py",
+            lambda staging: fill_version(version, notebooks, staging, pdf, stored or notebooks))
+    return out / version
 
 
 def fill_version(version, loaded, folder, pdf, stored):
