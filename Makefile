@@ -7,7 +7,7 @@
 #   make images   redraw the figures in images/ from images/make_images.py
 #   make handout  build handout/student/ and handout/instructor/: HTML pages, index, PDF, student notebooks
 #   make slides   build handout/slides/: one reveal.js deck per notebook (no solutions) and index.html, offline
-#   make grade    grade students' notebooks with the course's checkers: SUBMISSIONS=DIR (GRADE_ARGS="--timeout 120")
+#   make grade    grade students' notebooks with the course's checkers: SUBMISSIONS=DIR (e.g. GRADE_ARGS="--timeout 120"; default 300 s)
 #   make bench    measurements: large-vocabulary memory/time (BENCH_ARGS="--n 2048" to change the shape;
 #                 BENCH_ARGS=--record re-measures what notebook 09 shows, then make outputs NB=notebooks/09_*),
 #                 and how closely softmax_ce agrees with torch for every option combination

@@ -1,6 +1,6 @@
 """The instructor's plan (plan.html, built by tools/handout.py into the instructor edition): per notebook, its
 learning objectives (the "What you will learn" list), each with the exercises that practise it
-(tools/course_plan_data.py), an estimated time, and the earlier notebooks it builds on.
+(tools/course_plan_data.py), an estimated time, and the earlier notebooks it refers back to.
 
 - Time, an estimate stated as one: reading the prose at READING_WPM words a minute, CODE_CELL_MINUTES per code
   cell to run it and read its output, EXERCISE_MINUTES per exercise; rounded up to 5 minutes.
@@ -80,7 +80,8 @@ def plan_html(paths, render_markdown, mathjax_url):
         sections.append(f"""<section aria-labelledby="nb{path.stem[:2]}">
 <h2 id="nb{path.stem[:2]}">{render_markdown(title)}</h2>
 <p><strong>About {minutes} minutes</strong> (an estimate: {words} words to read, {n_code} code cells to run,
-{n_ex} exercises). <strong>Builds on:</strong> {needs}.</p>
+{n_ex} exercises). <strong>Refers back to:</strong> {needs}.
+<a href="{path.stem}.html">The notebook's page</a>.</p>
 <table><tr><th scope="col">#</th><th scope="col">learning objective</th><th scope="col">practised by</th></tr>
 {items}</table></section>""")
     return f"""<!DOCTYPE html>
@@ -95,10 +96,12 @@ th {{ background: #eef1f5; }} td p {{ margin: 0; }} code {{ background: #f0f0f0;
   messageStyle: "none", "fast-preview": {{disabled: true}}}});</script>
 <script src="{mathjax_url}"></script></head><body><main>
 <h1>Planning a class: objectives, exercises, time</h1>
+<p><a href="index.html">Back to the course's contents</a></p>
 <p>For each notebook: what it teaches, which exercise practises each objective, an estimated time and the earlier
-notebooks it builds on. The times are estimates from the text: {READING_WPM} words a minute of reading,
+notebooks it refers back to. The times are estimates from the text: {READING_WPM} words a minute of reading,
 {CODE_CELL_MINUTES:g} minute per code cell, {EXERCISE_MINUTES:g} minutes per exercise, rounded up to 5 minutes; in
-all about {html.escape(f"{total / 60:.1f}")} hours. "Builds on" lists the earlier notebooks the text refers to.</p>
+all about {html.escape(f"{total / 60:.1f}")} hours. "Refers back to" lists the earlier notebooks the text names;
+each notebook also assumes the ones before it.</p>
 {"".join(sections)}
 </main></body></html>
 """

@@ -45,6 +45,7 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
+import outputs  # tools/outputs.py: the tidy-up make outputs applies
 from course_plan import plan_html
 from folders import rebuild
 from handout_pages import NO_ALT, accessible, headings, links_within, unique_heading_ids, wrap_code_lines  # noqa: F401
@@ -143,7 +144,9 @@ def _run(path):
     nb = nbformat.read(path, as_version=4)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False, shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(path.parent)}}).execute()
-    return nbformat.writes(nb)
+    # tidied as make outputs tidies the stored notebooks: no live-widget outputs (nbconvert would add a script from
+    # unpkg.com to render them), split prints joined (else a page shows a stray blank line)
+    return nbformat.writes(outputs.normalise(nb))
 
 
 def _print_environment():
@@ -231,7 +234,8 @@ def index_html(entries, version):
     """The edition's front page: [(page file, notebook)], each with its whole "What you will learn" list."""
     rows = "\n".join(
         f'<tr><td>{name[:2]}</td><td><a href="{name}">{inline_markdown(title_of(nb))}</a>'
-        + (f'<br>to run: <a href="notebooks/{name[:-5]}.ipynb">{name[:-5]}.ipynb</a>' if version == "student" else "")
+        + (f'<br>{"to run" if version == "student" else "with solutions"}: '
+           f'<a href="notebooks/{name[:-5]}.ipynb">{name[:-5]}.ipynb</a>')
         + f"</td><td>{markdown2html_mistune(goals_markdown(nb))}</td></tr>" for name, nb in entries)
     pdf = EDITIONS[version]["pdf"]
     if version == "student":
@@ -242,8 +246,8 @@ def index_html(entries, version):
         about = ("<p>Every exercise is followed by its solution, marked <strong>Solution</strong> with a green bar. "
                  "Students get the student edition (handout/student/), which stands alone. "
                  '<a href="plan.html">The plan for a class</a>: each notebook\'s objectives, the exercises that '
-                 'practise them, estimated times and prerequisites. <a href="notebooks/">The notebooks with their '
-                 'solutions</a> (<a href="README.md">how to open them</a>).</p>')
+                 'practise them, estimated times and the earlier notebooks each refers to. Each notebook with its '
+                 'solutions is linked in the table (<a href="README.md">how to open them</a>).</p>')
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,"><title>Softmax &amp; Cross-Entropy: {EDITIONS[version]["label"]}</title>
@@ -290,8 +294,8 @@ python3 -m venv .venv
 On Windows: `py -m venv .venv`, then `.venv\\Scripts\\python -m pip install -r requirements.txt`.
 
 On Linux, PyPI's PyTorch brings about 3 GB of CUDA libraries that these notebooks never use; to take PyTorch's
-CPU-only build instead, add `--extra-index-url {cpu_index}` to the second command.
-The first install downloads a few hundred MB and takes a few minutes; nothing outside this folder changes.
+CPU-only build instead, add `--extra-index-url {cpu_index}` to the second command. PyTorch's CPU build is
+about 1 GB once unpacked, most of the install; it takes a few minutes, and nothing outside this folder changes.
 
 ## Open the course
 
@@ -316,7 +320,7 @@ def write_pack(loaded, folder):
     them, the images, requirements.txt and README.md."""
     target = folder / "notebooks"
     copy_student_notebooks(loaded, target)
-    shutil.copyfile(ROOT / "requirements.txt", folder / "requirements.txt")
+    write_requirements(folder / "requirements.txt")
     names = [path.name for path, _ in loaded]
     readme = PACK_README.format(count=len(names), last=names[-1], pdf=EDITIONS["student"]["pdf"],
                                 cpu_index="https://download.pytorch.org/whl/cpu")
@@ -334,10 +338,23 @@ estimates; `summary.pdf` is the course on one page.
 """
 
 
+PACK_PINS_HEADER = """# Exact pins for everything the notebooks need (the course's own requirements.txt, whose pins are resolved for
+# CPython 3.11-3.14 on Linux, macOS and Windows by the course's tests): install with
+#   python3 -m venv .venv && .venv/bin/python -m pip install -r requirements.txt   (README.md has the details)
+"""
+
+
+def write_requirements(path):
+    """The course's pins, with a header that speaks of this pack instead of the repository's tools."""
+    lines = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+    first_pin = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
+    path.write_text(PACK_PINS_HEADER + "".join(lines[first_pin:]), encoding="utf-8")
+
+
 def write_instructor_notebooks(stored, folder):
     """The instructor edition's notebooks: the course's own, solutions included, beside the helper package."""
     copy_student_notebooks(stored, folder / "notebooks")
-    shutil.copyfile(ROOT / "requirements.txt", folder / "requirements.txt")
+    write_requirements(folder / "requirements.txt")
     (folder / "README.md").write_text(INSTRUCTOR_README, encoding="utf-8")
 
 

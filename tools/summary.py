@@ -78,6 +78,7 @@ table { border-collapse: collapse; width: 100%; } th, td { border: 0.5pt solid #
 th { background: #eef1f5; } .formulas td:first-child { white-space: nowrap; width: 20%; } .formulas td { padding: 0.8mm 1mm; }
 .cols { columns: 2; column-gap: 5mm; } .cols ol { margin: 0; padding-left: 5mm; } .cols li { break-inside: avoid; }
 .note { color: #444; font-size: 7.4pt; }
+@media print { .screen-only { display: none; } }
 @media screen { body { font-size: 11pt; max-width: 60em; padding: 1em; } code { font-size: 10pt; } }"""
 
 
@@ -97,6 +98,7 @@ def summary_html(mathjax_url):
   messageStyle: "none", "fast-preview": {{disabled: true}}}});</script>
 <script src="{mathjax_url}"></script></head><body><main>
 <h1>Softmax &amp; cross-entropy on one page</h1>
+<p class="note screen-only"><a href="index.html">Back to the course's contents</a></p>
 <p class="note">$z$ logits, $p$ probabilities, $t$ class index, $y$ one-hot, $q$ soft target, $T$ temperature;
 $N$ samples, $C$ classes. Numbers in brackets: the notebook that derives it.</p>
 <h2>Formulas</h2>
