@@ -20,10 +20,15 @@ CODE_CELL_MINUTES = 1.0
 EXERCISE_MINUTES = 10.0
 
 
+def goals_markdown(nb):
+    """The notebook's "What you will learn" list, whole, as markdown."""
+    match = re.search(r"\*\*What you will learn\*\*\s*\n((?:[-*] .*\n?(?:  +.*\n?)*)+)", nb.cells[0].source + "\n")
+    return match.group(1).strip() if match else ""
+
+
 def goals(nb):
     """The notebook's "What you will learn" bullets, as markdown, in order (goal 1 first)."""
-    match = re.search(r"\*\*What you will learn\*\*\s*\n((?:[-*] .*\n?(?:  +.*\n?)*)+)", nb.cells[0].source + "\n")
-    bullets = re.split(r"\n(?=[-*] )", match.group(1).strip()) if match else []
+    bullets = re.split(r"\n(?=[-*] )", goals_markdown(nb)) if goals_markdown(nb) else []
     return [" ".join(b[2:].split()).rstrip(";.") for b in bullets]
 
 

@@ -46,7 +46,7 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
 import outputs  # tools/outputs.py: the tidy-up make outputs applies
-from course_plan import plan_html
+from course_plan import goals_markdown, plan_html
 from folders import rebuild
 from handout_pages import NO_ALT, accessible, headings, links_within, unique_heading_ids, wrap_code_lines  # noqa: F401
 from handout_print import (  # noqa: F401  (tools/handout_*.py: beside this file, also on pytest's path)
@@ -214,12 +214,6 @@ def nav_html(pages, i):
     prev_link = f'<a href="{pages[i - 1][0]}">← {html.escape(pages[i - 1][1])}</a>' if i > 0 else "<span></span>"
     next_link = f'<a href="{pages[i + 1][0]}">{html.escape(pages[i + 1][1])} →</a>' if i + 1 < len(pages) else "<span></span>"
     return f'{prev_link}<a href="index.html">Contents</a>{next_link}'
-
-
-def goals_markdown(nb):
-    """The notebook's "What you will learn" list, whole, as markdown."""
-    match = re.search(r"\*\*What you will learn\*\*\s*\n((?:[-*] .*\n?(?:  +.*\n?)*)+)", nb.cells[0].source + "\n")
-    return match.group(1).strip() if match else ""
 
 
 INDEX_STYLE = """body { font-family: sans-serif; max-width: 64em; margin: 2em auto; padding: 0 1em; line-height: 1.45;
