@@ -69,7 +69,9 @@ def blockwise_logsumexp(input, block_size, dim=-1):
 # ----------------------------------------------------------------------------- chunked linear + cross-entropy (torch)
 
 
-def _check_args(input, linear_weight, linear_bias, target, reduction, ignore_index, label_smoothing, chunk_size):
+def _check_args(input, linear_weight, linear_bias, target, reduction, ignore_index, label_smoothing, chunk_size,
+                vocab_size=None):
+    """Argument checks; ``vocab_size`` is the whole vocabulary when ``linear_weight`` holds only a shard of it."""
     if not isinstance(input, torch.Tensor) or not isinstance(linear_weight, torch.Tensor):
         raise TypeError("input and linear_weight must be torch tensors")
     if input.ndim != 2 or linear_weight.ndim != 2:
@@ -83,21 +85,41 @@ def _check_args(input, linear_weight, linear_bias, target, reduction, ignore_ind
                         f"{getattr(target, 'dtype', type(target).__name__)}: use target.long()")
     if tuple(target.shape) != (input.shape[0],):
         raise ValueError(f"target must have shape ({input.shape[0]},), one class per row of input; got {tuple(target.shape)}")
+    v = linear_weight.shape[0] if vocab_size is None else vocab_size
     counted = target[target != ignore_index]
-    if counted.numel() and (counted.min() < 0 or counted.max() >= linear_weight.shape[0]):
+    if counted.numel() and (counted.min() < 0 or counted.max() >= v):
         bad = counted.min().item() if counted.min() < 0 else counted.max().item()
-        raise ValueError(f"target {bad} is out of range for {linear_weight.shape[0]} classes (and is not ignore_index={ignore_index})")
+        raise ValueError(f"target {bad} is out of range for {v} classes (and is not ignore_index={ignore_index})")
     check.reduction(reduction)
     check.label_smoothing(label_smoothing)
     check.positive_int(chunk_size, "chunk_size")
 
 
-def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, row_scale, grads):
-    """One walk over row chunks: per-row losses, and (if ``grads``) ∂(Σ_n row_scale_n ℓ_n) for input, weight, bias."""
+class WholeVocabulary:
+    """The vocabulary in one piece: classes 0 … V − 1 start at 0, and a row's statistics need no merging."""
+
+    start = 0
+    vocab_size = None  # the weight's own number of rows
+
+    @staticmethod
+    def all_reduce(tensor, op):
+        return tensor
+
+
+def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, row_scale, grads,
+                shard=WholeVocabulary, stats=None):
+    """One walk over row chunks: per-row losses and softmax statistics (max, Σ exp), and (if ``grads``) ∂(Σ_n row_scale_n ℓ_n) for
+    input, weight, bias.
+
+    ``weight`` may hold only the classes ``shard.start`` … ``shard.start + len(weight) − 1`` of a vocabulary of
+    ``shard.vocab_size`` (notebook 11): then each row's max, Σ exp and Σ_c q_c z_c over this shard are merged with
+    the other shards' by ``shard.all_reduce(tensor, "max" | "sum")``, three collectives per chunk. With ``stats``
+    (the merged (max, Σ exp) of an earlier pass) the softmax is exp(z − max) / Σ exp and nothing needs merging.
+    """
     n, v = input.shape[0], weight.shape[0]
     eps = label_smoothing
-    keep_share, spread = smoothing_weights(eps, v)  # the target q = (1 − ε) onehot + ε / V, never materialised
-    losses = input.new_empty(n)
+    keep_share, spread = smoothing_weights(eps, shard.vocab_size or v)  # q = (1 − ε) onehot + ε / V, never materialised
+    losses, maxes, sums = input.new_empty(n), input.new_empty(n), input.new_empty(n)
     grad_input = torch.empty_like(input) if grads[0] else None
     acc = torch.float32 if weight.dtype in (torch.float16, torch.bfloat16) else weight.dtype  # sum chunks accurately
     grad_weight = torch.zeros_like(weight, dtype=acc) if grads[1] else None
@@ -106,20 +128,26 @@ def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, 
         rows = slice(start, min(start + chunk_size, n))
         h, t, k = input[rows], target[rows], keep[rows]
         logits = h @ weight.T if bias is None else torch.addmm(bias, h, weight.T)  # (c, V): the only big buffer
-        t_safe = torch.where(k, t, 0).long()
-        z_t = logits.gather(1, t_safe[:, None]).squeeze(1)
-        z_sum = logits.sum(1) if eps else None
-        m = logits.amax(1, keepdim=True)
-        logits.sub_(m).exp_()  # in place: e^{z − m}
-        s = logits.sum(1, keepdim=True)
-        lse = (m + s.log()).squeeze(1)
-        loss = lse - keep_share * z_t - spread * z_sum if eps else lse - z_t  # lse − Σ_c q_c z_c
-        losses[rows] = torch.where(k, loss, 0.0)
+        local_t = t - shard.start
+        mine = k & (local_t >= 0) & (local_t < v)  # rows whose target class is in this shard
+        t_safe = torch.where(mine, local_t, 0).long()
+        if stats is None:
+            z_t = torch.where(mine, logits.gather(1, t_safe[:, None]).squeeze(1), 0.0)
+            qz = keep_share * z_t + spread * logits.sum(1) if eps else z_t  # Σ_c q_c z_c over this shard's classes
+            m = shard.all_reduce(logits.amax(1), "max")  # collective 1: the row's max over all shards
+            logits.sub_(m[:, None]).exp_()  # in place: e^{z − m}
+            s = shard.all_reduce(logits.sum(1), "sum")  # collective 2: Σ exp over all shards
+            qz = shard.all_reduce(qz, "sum")  # collective 3: Σ_c q_c z_c over all shards
+            maxes[rows], sums[rows] = m, s
+            losses[rows] = torch.where(k, m + s.log() - qz, 0.0)  # lse − Σ_c q_c z_c
+        else:  # the same operations as above, so a second backward gives the same bits
+            m, s = stats[0][rows], stats[1][rows]
+            logits.sub_(m[:, None]).exp_()
         if not any(grads):
             del logits  # free this chunk's logits before the next chunk allocates its own
             continue
-        dz = logits.div_(s)  # in place: softmax p; then ∂ℓ/∂z = p − q = p − (1 − ε) onehot − ε / V
-        dz.scatter_add_(1, t_safe[:, None], torch.full_like(z_t[:, None], -keep_share))
+        dz = logits.div_(s[:, None])  # in place: softmax p; then ∂ℓ/∂z = p − q
+        dz.scatter_add_(1, t_safe[:, None], mine.to(dz.dtype).mul_(-keep_share)[:, None])  # − (1 − ε) onehot
         if eps:
             dz.sub_(spread)
         dz.mul_(torch.where(k, row_scale[rows], 0.0)[:, None])
@@ -133,23 +161,28 @@ def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, 
     if acc != weight.dtype:
         grad_weight = None if grad_weight is None else grad_weight.to(weight.dtype)
         grad_bias = None if grad_bias is None else grad_bias.to(bias.dtype)
-    return losses, grad_input, grad_weight, grad_bias
+    return losses, (maxes, sums), grad_input, grad_weight, grad_bias
 
 
 class ChunkedLinearCrossEntropy(torch.autograd.Function):
-    """Forward computes the loss and, in the same pass over the chunks, the gradients; backward hands them over."""
+    """Forward computes the loss and, in the same pass over the chunks, the gradients; backward hands them over.
+
+    ``shard`` (notebook 11) says which classes ``linear_weight`` holds and how to merge with the other shards; its
+    backward never merges anything: the merged (max, Σ exp) from forward make each shard's softmax on its own.
+    """
 
     @staticmethod
-    def forward(ctx, input, linear_weight, linear_bias, target, reduction, ignore_index, label_smoothing, chunk_size):
+    def forward(ctx, input, linear_weight, linear_bias, target, reduction, ignore_index, label_smoothing, chunk_size,
+                shard=WholeVocabulary):
         keep = target != ignore_index
         counted = keep.sum()
         grads = ctx.needs_input_grad[:3] if reduction != "none" else (False, False, False)
         scale = 1.0 / counted.clamp(min=1).to(input.dtype) if reduction == "mean" else input.new_tensor(1.0)
         with torch.no_grad():
-            losses, g_in, g_w, g_b = _chunk_pass(input, linear_weight, linear_bias, target, keep,
-                                                 label_smoothing, chunk_size, scale.expand(input.shape[0]), grads)
-        ctx.save_for_backward(input, linear_weight, linear_bias, target, keep)  # inputs: no extra memory
-        ctx.settings = (reduction, label_smoothing, chunk_size, scale)
+            losses, stats, g_in, g_w, g_b = _chunk_pass(input, linear_weight, linear_bias, target, keep, label_smoothing,
+                                                       chunk_size, scale.expand(input.shape[0]), grads, shard)
+        ctx.save_for_backward(input, linear_weight, linear_bias, target, keep, *stats)  # inputs, and 2N numbers
+        ctx.settings = (reduction, label_smoothing, chunk_size, scale, shard)
         # Not in save_for_backward: holding them there would make autograd copy them into .grad
         ctx.grads = (g_in, g_w, g_b) if reduction != "none" else None
         if reduction == "none":
@@ -161,7 +194,7 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
-        reduction, label_smoothing, chunk_size, scale = ctx.settings
+        reduction, label_smoothing, chunk_size, scale, shard = ctx.settings
         grads, ctx.grads = ctx.grads, None
         if grads is not None:  # computed in forward for a grad_output of 1
             if bool(grad_output != 1):
@@ -169,11 +202,11 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
             g_in, g_w, g_b = grads
             del grads  # only the returned references remain, so autograd takes the tensors without a copy
         else:  # reduction='none' (per-row grad_output), or a second backward (retain_graph): one more pass
-            input, weight, bias, target, keep = ctx.saved_tensors
+            input, weight, bias, target, keep, *stats = ctx.saved_tensors
             row_scale = grad_output if reduction == "none" else (grad_output * scale).expand(input.shape[0])
-            _, g_in, g_w, g_b = _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size,
-                                            row_scale, ctx.needs_input_grad[:3])
-        return g_in, g_w, g_b, None, None, None, None, None
+            *_, g_in, g_w, g_b = _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size,
+                                             row_scale, ctx.needs_input_grad[:3], shard, stats=stats)
+        return g_in, g_w, g_b, None, None, None, None, None, None
 
 
 def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, reduction="mean", ignore_index=-100,
