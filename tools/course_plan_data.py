@@ -59,4 +59,9 @@ PRACTISES = {
         "check_prior_loss": (5,),  # the loss at initialisation
         "check_smoothing_conversion": (3,),  # label_smoothing conventions change the number
     },
+    "11_vocab_parallel": {
+        "check_combine_stats": (2,),  # three all-reduces merge the ranks' statistics into the loss
+        "check_owner": (1, 3),  # what each rank holds; where the gradient's −1 goes
+        "check_bytes_per_step": (6,),  # ring all-reduce against gathering the logits
+    },
 }

@@ -250,7 +250,11 @@ _LOOPBACK = {"linux": "lo", "darwin": "lo0"}
 
 
 def _rank_main(fn, args, rank, world_size, port, timeout, threads, results):
-    """One rank, in its own process: join the process group through the parent's store, run fn(*args), report."""
+    """One rank, in its own process: join the process group through the parent's store, run fn(*args), report.
+
+    An error is reported with the time it happened, before the process group closes: the ranks that were waiting
+    for this one fail only once its connections close, later, so the parent can tell the cause from the echoes.
+    """
     try:
         ifname = _LOOPBACK.get(sys.platform)
         if ifname and "GLOO_SOCKET_IFNAME" not in os.environ:
@@ -259,15 +263,15 @@ def _rank_main(fn, args, rank, world_size, port, timeout, threads, results):
         td = datetime.timedelta(seconds=timeout)
         store = dist.TCPStore("127.0.0.1", port, is_master=False, timeout=td)
         dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=td)
-        try:
-            out = fn(*args)
-        finally:
-            dist.destroy_process_group()
+        out = fn(*args)
         buffer = io.BytesIO()
         torch.save(out, buffer)
-        results.put((rank, "ok", buffer.getvalue(), ""))
+        dist.destroy_process_group()
+        results.put((rank, "ok", buffer.getvalue(), "", time.time()))
     except BaseException as err:  # noqa: BLE001 - the parent reports every rank's error, whatever it is
-        results.put((rank, "error", f"{type(err).__name__}: {err}", traceback.format_exc()))
+        results.put((rank, "error", f"{type(err).__name__}: {err}", traceback.format_exc(), time.time()))
+        results.close()
+        results.join_thread()  # the message is in the pipe before this process exits and its connections close
 
 
 def launch(fn, world_size, *args, timeout=60.0, threads=1, grace=1.0):
@@ -296,7 +300,7 @@ def launch(fn, world_size, *args, timeout=60.0, threads=1, grace=1.0):
     results = context.Queue()
     procs = [context.Process(target=_rank_main, args=(fn, args, rank, world_size, store.port, timeout, threads, results),
                              name=f"softmax-ce-rank-{rank}", daemon=True) for rank in range(world_size)]
-    outputs, errors, tracebacks = {}, {}, {}
+    outputs, errors, tracebacks, times = {}, {}, {}, {}
     try:
         for p in procs:
             p.start()
@@ -310,7 +314,7 @@ def launch(fn, world_size, *args, timeout=60.0, threads=1, grace=1.0):
                 raise TimeoutError(f"ranks {waiting} of {world_size} had not finished after {timeout:g} s: stopped them "
                                    "(a collective that not every rank reaches waits forever)")
             try:
-                rank, status, payload, trace = results.get(timeout=0.05)
+                rank, status, payload, trace, when = results.get(timeout=0.05)
             except queue.Empty:
                 for rank, p in enumerate(procs):  # a rank that died without a word (killed, out of memory, ...)
                     if p.exitcode not in (None, 0) and rank not in errors and rank not in outputs:
@@ -321,10 +325,11 @@ def launch(fn, world_size, *args, timeout=60.0, threads=1, grace=1.0):
             if status == "ok":
                 outputs[rank] = torch.load(io.BytesIO(payload), weights_only=False)
             else:
-                errors[rank], tracebacks[rank] = payload, trace
+                errors[rank], tracebacks[rank], times[rank] = payload, trace, when
                 stop_at = stop_at or time.monotonic() + grace
         if errors:
-            raise RankFailed(errors, tracebacks, world_size)
+            order = sorted(errors, key=lambda r: times.get(r, float("inf")))  # the cause first, then its echoes
+            raise RankFailed({r: errors[r] for r in order}, tracebacks, world_size)
         return [outputs[rank] for rank in range(world_size)]
     finally:
         _stop(procs)

@@ -317,6 +317,7 @@ TRAPS_WRONG = [
 FUNCTION_CHECKERS = list(dict.fromkeys(c for c, _ in RIGHT + STABILITY_RIGHT + GRADIENT_RIGHT + OPTIONS_RIGHT + TRAINING_RIGHT + LARGE_VOCAB_RIGHT
                                         + TRAPS_RIGHT))
 FUNCTION_CHECKERS += [checks.check_true_class_nll, checks.check_normalise_rows, checks.check_train_steps]  # notebook 00: corpus in LEARNERS
+FUNCTION_CHECKERS += [checks.check_combine_stats, checks.check_owner, checks.check_bytes_per_step]  # notebook 11: corpus in LEARNERS
 
 
 def test_every_function_checker_is_tested():
@@ -1000,6 +1001,150 @@ LEARNERS.update({
 })
 
 
+# Notebook 11: what learners write, right and wrong (references: torch, a loop over the ranks, np.array_split's split)
+
+
+def combine_loop(maxes, sums, target_logits):
+    """Row by row, rank by rank: notebook 09's merge of (max, sum) pairs, then m + log s − Σ_r z_t,r; a list."""
+    losses = []
+    for n in range(len(maxes[0])):
+        m, s = -math.inf, 0.0
+        for r in range(len(maxes)):
+            new = max(m, float(maxes[r][n]))
+            s = s * math.exp(m - new) + float(sums[r][n]) * math.exp(float(maxes[r][n]) - new)
+            m = new
+        losses.append(m + math.log(s) - sum(float(target_logits[r][n]) for r in range(len(maxes))))
+    return losses
+
+
+def combine_torch(maxes, sums, target_logits):
+    m, s, z = (torch.tensor(a) for a in (maxes, sums, target_logits))
+    return torch.logsumexp(m + s.log(), dim=0) - z.sum(dim=0)
+
+
+def combine_shifted(maxes, sums, target_logits, shift=lambda M: M.max(axis=0), target=lambda Z: Z.sum(axis=0), add_m=True):
+    """m + log Σ_r s_r e^(m_r − m) − z_t with the learner's m (shift) and target term; each mistake one keyword."""
+    m = shift(maxes)
+    return (m if add_m else 0) + np.log((sums * np.exp(maxes - m)).sum(axis=0)) - target(target_logits)
+
+
+def combine_wrong_axis(maxes, sums, target_logits):  # keepdims=True over the rows, axis=1: one value per rank
+    m = maxes.max(axis=1, keepdims=True)
+    return m[:, 0] + np.log((sums * np.exp(maxes - m)).sum(axis=1)) - target_logits.sum(axis=1)
+
+
+def course_sizes(V, P):
+    return [V // P + (r < V % P) for r in range(P)]
+
+
+def owner_closed_form(t, V, P):
+    """The first V mod P ranks hold q + 1 classes, the others q: two runs of equal shards."""
+    q, extra = divmod(V, P)
+    big = extra * (q + 1)  # classes held by the larger shards
+    return np.where(t < big, t // (q + 1), extra + (t - big) // q)
+
+
+def owner_loop(t, V, P):
+    sizes, ranks = course_sizes(V, P), []
+    for c in t:
+        rank, stop = 0, sizes[0]
+        while c >= stop:
+            rank += 1
+            stop += sizes[rank]
+        ranks.append(rank)
+    return ranks
+
+
+def owner_torch(t, V, P):
+    stops = torch.tensor(course_sizes(V, P)).cumsum(0)
+    return torch.bucketize(torch.tensor(t), stops, right=True)
+
+
+def owner_array_split(t, V, P):
+    return np.concatenate([np.full(len(part), r) for r, part in enumerate(np.array_split(np.arange(V), P))])[t]
+
+
+def owner_chunk(t, V, P):  # torch.chunk's split, ⌈V/P⌉ classes per rank (DTensor's)
+    return torch.cat([torch.full((len(c),), r) for r, c in enumerate(torch.arange(V).chunk(P))])[torch.tensor(t)]
+
+
+def ring_bytes(n, V, P, b):
+    """The ring step by step: an all-reduce is P − 1 steps of reduce-scatter and P − 1 of all-gather, each sending one
+    chunk of n / P numbers; the logits' all-gather is P − 1 steps, each forwarding one rank's n × V/P shard."""
+    vocab_parallel = 0
+    for _collective in ("max", "sum of exps", "sum of target logits"):
+        for _phase in ("reduce-scatter", "all-gather"):
+            for _step in range(P - 1):
+                vocab_parallel += n // P * b
+    gather = sum(n * (V // P) * b for _step in range(P - 1))
+    return vocab_parallel, gather
+
+
+def bytes_right(n, V, P, b):
+    return 3 * 2 * (P - 1) * n * b // P, (P - 1) * n * V * b // P
+
+
+LEARNERS.update({
+    checks.check_combine_stats: {
+        "right": [combine_loop, combine_torch,
+                  lambda M, S, Z: np.logaddexp.reduce(M + np.log(S), axis=0) - Z.sum(axis=0),
+                  combine_shifted],
+        "wrong": [(lambda M, S, Z: M.max(axis=0) + np.log(S.sum(axis=0)) - Z.sum(axis=0), "rescale it by e^(m_r − m)"),
+                  (lambda M, S, Z: combine_shifted(M, S, Z, target=lambda Z: Z.max(axis=0)), "max of the target logits"),
+                  (lambda M, S, Z: combine_shifted(M, S, Z, target=lambda Z: Z.mean(axis=0)), "mean of the target logits"),
+                  (lambda M, S, Z: np.mean(combine_loop(M, S, Z)), "averaged the losses"),
+                  (combine_wrong_axis, "axis=0"),
+                  (lambda M, S, Z: M.max(axis=1) + np.log((S * np.exp(M - M.max(axis=1))).sum(axis=1)) - Z.sum(axis=1),
+                   "the ranks are axis 0"),
+                  (lambda M, S, Z: np.log((S * np.exp(M)).sum(axis=0)) - Z.sum(axis=0), "overflows"),
+                  (lambda M, S, Z: combine_shifted(M, S, Z, target=lambda Z: -Z.sum(axis=0)), "sign of the target term"),
+                  (lambda M, S, Z: combine_shifted(M, S, Z, add_m=False), "add m back"),
+                  (lambda M, S, Z: combine_shifted(M, S, Z, shift=lambda M: M.max()), "one max for the whole array"),
+                  (lambda M, S, Z: combine_shifted(M, S, Z, shift=lambda M: M.min(axis=0)), "Subtract the largest max"),
+                  (lambda M, S, Z: combine_shifted(M, S, Z, shift=lambda M: M[0]), "overflows"),  # rank 0's max
+                  (lambda M, S, Z: combine_shifted(M, S, Z, shift=lambda M: M.mean(axis=0)), "overflows"),
+                  (lambda M, S, Z: -combine_shifted(M, S, Z), "the sign is flipped"),
+                  (lambda M, S, Z: combine_shifted(M.astype(np.float16), S, Z), "expected"),
+                  (lambda M, S, Z: combine_torch(np.squeeze(M), np.squeeze(S), np.squeeze(Z)), "batch of one")],
+    },
+    checks.check_owner: {
+        "right": [owner_closed_form, owner_loop, owner_torch, owner_array_split,
+                  lambda t, V, P: owner_closed_form(t, V, P).astype(float)],  # 1.0 is rank 1
+        "wrong": [(lambda t, V, P: t // (V // P), "assumes V is divisible by P"),
+                  (lambda t, V, P: t // math.ceil(V / P), "torch.chunk's split"),
+                  (owner_chunk, "torch.chunk's split"),
+                  (lambda t, V, P: t * P // V, "puts them first"),
+                  (lambda t, V, P: np.floor(t * P / V), "puts them first"),
+                  (lambda t, V, P: t * P / V, "a rank is a whole number"),
+                  (lambda t, V, P: np.searchsorted(np.cumsum(course_sizes(V, P)), t), "off by one at a shard boundary"),
+                  (lambda t, V, P: np.digitize(t, np.cumsum(course_sizes(V, P)), right=True), "off by one at a shard boundary"),
+                  (lambda t, V, P: (np.cumsum(course_sizes(V, P)) - course_sizes(V, P))[owner_loop(t, V, P)], "first class of the owner's shard"),
+                  (lambda t, V, P: t - (np.cumsum(course_sizes(V, P)) - course_sizes(V, P))[owner_loop(t, V, P)], "position inside its shard"),
+                  (lambda t, V, P: owner_closed_form(t, V, P) + 1, "the ranks are 0 … 3"),
+                  (lambda t, V, P: owner_closed_form(np.squeeze(t), V, P), "batch of one")],
+    },
+    checks.check_bytes_per_step: {
+        "right": [bytes_right, ring_bytes, lambda n, V, P, b: (3 * 2 * (P - 1) / P * n * b, (P - 1) / P * n * V * b),
+                  lambda n, V, P, b: torch.tensor([6.0 * (P - 1) / P * n * b, (1 - 1 / P) * n * V * b], dtype=torch.float64),
+                  lambda n, V, P, b: list(np.array(bytes_right(n, V, P, b), dtype=np.int64))],
+        "wrong": [(lambda n, V, P, b: (3 * n * b, bytes_right(n, V, P, b)[1]), "no ring factor"),
+                  (lambda n, V, P, b: (3 * (P - 1) / P * n * b, bytes_right(n, V, P, b)[1]), "reduce-scatter"),
+                  (lambda n, V, P, b: (2 * 2 * (P - 1) / P * n * b, bytes_right(n, V, P, b)[1]), "three all-reduces"),
+                  (lambda n, V, P, b: (bytes_right(n, V, P, b)[0], n * V * b), "all n × V logits"),
+                  (lambda n, V, P, b: (bytes_right(n, V, P, b)[0], 2 * (P - 1) / P * n * V * b), "an all-gather is only"),
+                  (lambda n, V, P, b: (bytes_right(n, V, P, b)[0], n * V // P * b), "one rank's shard"),
+                  (lambda n, V, P, b: bytes_right(n, V, P, b)[0], "return the pair"),
+                  (lambda n, V, P, b: bytes_right(n, V, P, b)[::-1], "swapped"),
+                  (lambda n, V, P, b: (6 * ((P - 1) // P) * n * b, (P - 1) // P * n * V * b), "integer division"),
+                  (lambda n, V, P, b: (6 * (P - 1) / P * n, (P - 1) / P * n * V), "multiply by bytes_per_number"),
+                  (lambda n, V, P, b: (6 * (P - 1) * n * b, (P - 1) * n * V * b // P), "divide by P"),
+                  (lambda n, V, P, b: bytes_right(n, V, P, b) if P > 1 else (3 * n * b, n * V * b), "nothing is sent"),
+                  (lambda n, V, P, b: (bytes_right(n, V, P, b)[0] + 1, bytes_right(n, V, P, b)[1]), "the three all-reduces send"),
+                  (lambda n, V, P, b: (bytes_right(n, V, P, b)[0], bytes_right(n, V, P, b)[1] + n * b), "gathering the logits sends")],
+    },
+})
+
+
 # The corpus's tests come last: parametrize reads LEARNERS when each test is defined
 
 
@@ -1068,7 +1213,9 @@ def test_a_tensor_without_data_gets_a_message(checker, capsys):
 @pytest.mark.parametrize("checker, answer", [
     (checks.check_softmax_rows, lambda x: npF.softmax(np.squeeze(x), dim=-1)),
     (checks.check_batch_cross_entropy, lambda x, t, r: npF.cross_entropy(np.squeeze(x), np.squeeze(t), reduction=r)),
-], ids=["softmax_rows", "batch_cross_entropy"])
+    (checks.check_combine_stats, lambda M, S, Z: combine_torch(np.squeeze(M), np.squeeze(S), np.squeeze(Z))),
+    (checks.check_owner, lambda t, V, P: owner_closed_form(np.squeeze(t), V, P)),
+], ids=["softmax_rows", "batch_cross_entropy", "combine_stats", "owner"])
 def test_a_batch_of_one_keeps_its_axis(checker, answer, capsys):
     """N = 1: an answer that squeezes the batch axis away is right for N > 1 only."""
     assert checker(answer) is False

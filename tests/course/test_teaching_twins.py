@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from softmax_ce import functional as npF
-from softmax_ce import gradients, large_vocab, metrics
+from softmax_ce import gradients, large_vocab, metrics, parallel
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -178,6 +178,17 @@ def test_09_online_logsumexp_is_the_helpers(ours, z, masked):
     else:
         assert math.isclose(got, helper, rel_tol=1e-12, abs_tol=1e-13)
         assert math.isclose(got, two_pass, rel_tol=1e-12, abs_tol=1e-13)
+
+
+@twin("PL.shard_statistics")
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 12), v=st.integers(1, 30), p=st.integers(1, 6), scale=st.sampled_from([1.0, 300.0]))
+def test_11_shard_statistics_are_the_helpers(ours, seed, n, v, p, scale):
+    rng = np.random.default_rng(seed)
+    z, t = rng.normal(scale=scale, size=(n, v)), rng.integers(0, v, n)
+    for start, stop in parallel.shard_ranges(v, min(p, v)):
+        got, helper = ours(z[:, start:stop], t, start), parallel.shard_statistics(z[:, start:stop], t, start)
+        for name, a, e in zip(("max", "sum of exponentials", "target logit"), got, helper):
+            np.testing.assert_allclose(a, e, rtol=1e-12, atol=0, err_msg=f"the notebook's {name} differs from PL.shard_statistics")
 
 
 @twin("LV.linear_cross_entropy with reduction='mean'")

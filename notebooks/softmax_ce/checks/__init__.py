@@ -1,9 +1,9 @@
-"""Exercise checkers, one module per notebook (nb00_tools.py ... nb10_trap_gallery.py) on one shared harness
+"""Exercise checkers, one module per notebook (nb00_tools.py ... nb11_vocab_parallel.py) on one shared harness
 (_harness.py). Each checker prints "Correct!" or exactly what is wrong, returns True/False, and never crashes.
 
 A checker calls the learner's function on fixed inputs (several cases: N != C, N = 1, wide rows, ±1000, float32),
-compares with the tested library (``softmax_ce.functional``, ``gradients``, ``metrics``, ``large_vocab``) and, when
-the answer is wrong, looks for the usual mistake (wrong axis, overflow, a missing minus sign...) so the message says
+compares with the tested library (``softmax_ce.functional``, ``gradients``, ``metrics``, ``large_vocab``,
+``parallel``) and, when the answer is wrong, looks for the usual mistake (wrong axis, overflow, a missing minus sign...) so the message says
 what to fix. Exercises use ``passed = check_x(my_fn)``; solutions ``assert check_x(...)``. Import them from here:
 ``from softmax_ce.checks import check_x`` works for every notebook.
 """
@@ -20,6 +20,7 @@ from .nb07_loss_options import check_pos_weight, check_smooth_targets, check_wei
 from .nb08_training_a_classifier import check_best_temperature, check_ece, check_sgd_step
 from .nb09_large_vocabulary import check_chunk_rows, check_merge_stats
 from .nb10_trap_gallery import check_onehot_to_indices, check_prior_loss, check_safe_mean_loss, check_smoothing_conversion
+from .nb11_vocab_parallel import check_bytes_per_step, check_combine_stats, check_owner
 
 __all__ = [
     "NOT_DONE",
@@ -58,4 +59,7 @@ __all__ = [
     "check_onehot_to_indices",
     "check_prior_loss",
     "check_smoothing_conversion",
+    "check_combine_stats",
+    "check_owner",
+    "check_bytes_per_step",
 ]
