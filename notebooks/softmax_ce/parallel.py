@@ -22,7 +22,9 @@ import datetime
 import io
 import json
 import os
+import pickle
 import queue
+import signal
 import sys
 import time
 import traceback
@@ -60,8 +62,10 @@ def _checked_sizes(sizes, vocab_size, world_size):
     sizes = list(sizes)
     if len(sizes) != world_size:
         raise ValueError(f"shard_sizes has {len(sizes)} entries for {world_size} ranks: give one size per rank")
-    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
-        raise ValueError(f"shard_sizes must be whole numbers of at least 1 class each, got {sizes}")
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in sizes):
+        raise TypeError(f"shard_sizes must be whole numbers (ints), one per rank, got {sizes}")
+    if any(s < 1 for s in sizes):
+        raise ValueError(f"shard_sizes must give every rank at least 1 class, got {sizes}")
     if sum(sizes) != vocab_size:
         raise ValueError(f"shard_sizes {sizes} add up to {sum(sizes)}, not to the vocabulary size V={vocab_size}")
     return [int(s) for s in sizes]
@@ -91,7 +95,8 @@ def shard_statistics(logits_shard, target, start):
     if t.shape != (z.shape[0],):
         raise ValueError(f"target must have shape ({z.shape[0]},), one class per row; got {t.shape}")
     m = z.max(axis=1)
-    s = np.exp(z - m[:, None]).sum(axis=1)
+    m_safe = np.where(np.isfinite(m), m, 0.0)  # a row masked in this whole shard (all −inf): s = 0, it adds nothing
+    s = np.exp(z - m_safe[:, None]).sum(axis=1)
     mine = (t >= start) & (t < start + z.shape[1])
     z_t = np.where(mine, z[np.arange(len(t)), np.where(mine, t - start, 0)], 0.0)
     return m, s, z_t
@@ -103,7 +108,8 @@ def combine_shard_statistics(maxes, sums, target_logits):
     if not (m_r.shape == s_r.shape == z_r.shape):
         raise ValueError(f"maxes, sums and target_logits must have one shape (P, N); got {m_r.shape}, {s_r.shape}, {z_r.shape}")
     m = m_r.max(axis=0)
-    s = (s_r * np.exp(m_r - m)).sum(axis=0)
+    with np.errstate(invalid="ignore"):  # a masked shard: 0 · e^{−inf − m} = 0
+        s = np.where(s_r == 0, 0.0, s_r * np.exp(m_r - m)).sum(axis=0)
     return m + np.log(s) - z_r.sum(axis=0)
 
 
@@ -217,12 +223,16 @@ def bytes_sent():
 
 
 def ring_all_reduce_bytes(numel, world_size, bytes_per_number):
-    """Bytes one rank sends in a ring all-reduce of ``numel`` numbers: 2 (P − 1) / P of the tensor (0 for P = 1)."""
+    """Bytes one rank sends in a ring all-reduce of ``numel`` numbers: 2 (P − 1) / P of the tensor (0 for P = 1).
+
+    Exact when P divides ``numel``; otherwise the ring's pieces differ by one number, the ranks send slightly
+    different amounts, and this is rounded down."""
     return 2 * (world_size - 1) * numel * bytes_per_number // world_size
 
 
 def ring_all_gather_bytes(numel, world_size, bytes_per_number):
-    """Bytes one rank sends in a ring all-gather that assembles ``numel`` numbers from P equal shards: (P − 1) / P of them."""
+    """Bytes one rank sends in a ring all-gather that assembles ``numel`` numbers from P equal shards: (P − 1) / P of them
+    (rounded down when P does not divide ``numel``)."""
     return (world_size - 1) * numel * bytes_per_number // world_size
 
 
@@ -280,17 +290,19 @@ def launch(fn, world_size, *args, timeout=60.0, threads=1, grace=1.0):
     The processes start with the spawn method (fresh interpreters, as on macOS and Windows), so ``fn`` must be
     importable from a module, and its results travel back with ``torch.save``. They meet on 127.0.0.1 through a
     store this process opens on a free port. If a rank raises, the others are stopped ``grace`` seconds later
-    (they would wait for it forever) and ``RankFailed`` says which rank failed with what; after ``timeout``
-    seconds, ``TimeoutError``. Either way, and on success, no process is left running and the port is closed.
+    (a rank waiting for it in a collective would wait until the process group's timeout) and ``RankFailed`` says
+    which rank failed with what; after ``timeout`` seconds, ``TimeoutError``. Either way, and on success, no process
+    is left running and the port is closed.
     """
     import multiprocessing
 
     if not callable(fn):
         raise TypeError(f"fn must be a function, got {type(fn).__name__}")
     interactive = fn.__module__ == "__main__" and not hasattr(sys.modules["__main__"], "__file__")
-    if interactive or "<locals>" in getattr(fn, "__qualname__", ""):
-        raise TypeError(f"{fn.__qualname__} is defined in a notebook (or inside a function), and a fresh process cannot "
-                        "import it: put it in a .py file and import it from there")
+    name = getattr(fn, "__qualname__", "")
+    if interactive or "<locals>" in name or "<lambda>" in name:
+        raise TypeError(f"{name} is defined in a notebook (or inside a function, or as a lambda), and a fresh process "
+                        "cannot import it: put it in a .py file as a def and import it from there")
     check.positive_int(world_size, "world_size")
     check.finite_number(timeout, "timeout", low=0, low_open=True)
     check.positive_int(threads, "threads")
@@ -302,8 +314,12 @@ def launch(fn, world_size, *args, timeout=60.0, threads=1, grace=1.0):
                              name=f"softmax-ce-rank-{rank}", daemon=True) for rank in range(world_size)]
     outputs, errors, tracebacks, times = {}, {}, {}, {}
     try:
-        for p in procs:
-            p.start()
+        try:
+            for p in procs:
+                p.start()
+        except (pickle.PicklingError, AttributeError, TypeError) as err:  # spawn pickles fn and args for each process
+            raise TypeError(f"cannot send fn and its arguments to a fresh process: {type(err).__name__}: {err}; pass "
+                            "functions defined in a .py file and plain data (numbers, strings, lists, tensors)") from err
         deadline, stop_at = time.monotonic() + timeout, None
         while len(outputs) + len(errors) < world_size:
             now = time.monotonic()
@@ -312,14 +328,14 @@ def launch(fn, world_size, *args, timeout=60.0, threads=1, grace=1.0):
             if now >= deadline:
                 waiting = [r for r in range(world_size) if r not in outputs and r not in errors]
                 raise TimeoutError(f"ranks {waiting} of {world_size} had not finished after {timeout:g} s: stopped them "
-                                   "(a collective that not every rank reaches waits forever)")
+                                   "(a collective that not every rank reaches waits until the process group's timeout)")
             try:
                 rank, status, payload, trace, when = results.get(timeout=0.05)
             except queue.Empty:
                 for rank, p in enumerate(procs):  # a rank that died without a word (killed, out of memory, ...)
                     if p.exitcode not in (None, 0) and rank not in errors and rank not in outputs:
-                        errors[rank] = f"the process exited with code {p.exitcode} without reporting (killed or crashed)"
-                        tracebacks[rank] = "(none: the process did not report)"
+                        errors[rank] = f"the process {_exit_reason(p.exitcode)} without reporting (killed or crashed)"
+                        tracebacks[rank] = "(none: the process did not report; its own output may say more)"
                         stop_at = stop_at or time.monotonic() + grace
                 continue
             if status == "ok":
@@ -328,21 +344,43 @@ def launch(fn, world_size, *args, timeout=60.0, threads=1, grace=1.0):
                 errors[rank], tracebacks[rank], times[rank] = payload, trace, when
                 stop_at = stop_at or time.monotonic() + grace
         if errors:
-            order = sorted(errors, key=lambda r: times.get(r, float("inf")))  # the cause first, then its echoes
+            # the cause first, then its echoes: a rank that died without a word (it reported no time) is the likely
+            # cause; a peer's closed connection is an echo whatever its time
+            order = sorted(errors, key=lambda r: (r in times, _is_echo(errors[r]), times.get(r, 0.0)))
             raise RankFailed({r: errors[r] for r in order}, tracebacks, world_size)
         return [outputs[rank] for rank in range(world_size)]
     finally:
-        _stop(procs)
-        results.close()
-        results.join_thread()
-        del store  # closes the port
+        try:
+            _stop(procs)
+            results.close()
+            results.join_thread()
+        finally:
+            del store  # closes the port, whatever happened above
+
+
+_ECHOES = ("Connection closed by peer", "Connection reset by peer")
+
+
+def _is_echo(error):
+    """Whether a rank's error is what gloo raises when another rank's process went away."""
+    return any(echo in error for echo in _ECHOES)
+
+
+def _exit_reason(code):
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"exited with code {code}"
 
 
 def _stop(procs):
-    for p in procs:
+    started = [p for p in procs if p.pid is not None]  # a failed start leaves the rest unstarted
+    for p in started:
         if p.is_alive():
             p.terminate()
-    for p in procs:
+    for p in started:
         p.join(2)
         if p.is_alive():
             p.kill()
@@ -435,10 +473,11 @@ def compare_with_single_process(cases, world_sizes=None):
     return records
 
 
-def compare_with_loss_parallel(n, d, v, dtype=torch.float64, label_smoothing=0.0):
+def compare_with_loss_parallel(n, d, v, dtype=torch.float64):
     """Ours against torch's ``loss_parallel`` (DTensor logits sharded over classes), on DTensor's own split.
 
     DTensor splits like ``torch.chunk``: ⌈V/P⌉ classes per rank, the last ones fewer; ours is given the same sizes.
+    (``loss_parallel`` takes no ``label_smoothing``: torch 2.13 raises on it.)
     Returns this rank's shard sizes and the relative differences of the loss and of the weight shard's gradient.
     """
     import torch.nn.functional as F
@@ -456,11 +495,10 @@ def compare_with_loss_parallel(n, d, v, dtype=torch.float64, label_smoothing=0.0
     w_theirs = w[start:stop].clone().requires_grad_()
     logits = DTensor.from_local(h @ w_theirs.T, mesh, [Shard(1)], shape=torch.Size([n, v]), stride=(v, 1))
     with loss_parallel():
-        theirs = F.cross_entropy(logits, DTensor.from_local(t, mesh, [Replicate()]), label_smoothing=label_smoothing)
+        theirs = F.cross_entropy(logits, DTensor.from_local(t, mesh, [Replicate()]))
         theirs.backward()
     w_ours = w[start:stop].clone().requires_grad_()
-    ours = vocab_parallel_linear_cross_entropy(h, w_ours, t, vocab_size=v, shard_sizes=sizes,
-                                               label_smoothing=label_smoothing)
+    ours = vocab_parallel_linear_cross_entropy(h, w_ours, t, vocab_size=v, shard_sizes=sizes)
     ours.backward()
     theirs = theirs.full_tensor().detach() if isinstance(theirs, DTensor) else theirs.detach()
     return {"rank": rank, "sizes": sizes, "loss": _rel(ours.detach(), theirs), "grad_weight": _rel(w_ours.grad, w_theirs.grad)}
@@ -519,8 +557,8 @@ def _torchrun_main():
             calls = r["collectives"]
             print(f"rank {r['rank']} of {r['world_size']}: classes {r['shard'][0]}..{r['shard'][1] - 1}; largest relative "
                   f"difference from one process: loss {r['loss']:.1e}, grad of H {r['grad_input']:.1e}, grad of its W "
-                  f"shard {r['grad_weight']:.1e}; collectives: {len(calls['forward'])} forward, "
-                  f"{len(calls['backward'])} backward", flush=True)
+                  f"shard {r['grad_weight']:.1e}; collectives: {len(calls['forward'])} forward (3 per chunk of 24 rows), "
+                  f"{len(calls['backward'])} backward\n", end="", flush=True)  # one write: ranks share the terminal
     finally:
         dist.destroy_process_group()
 

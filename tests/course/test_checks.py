@@ -1138,6 +1138,7 @@ LEARNERS.update({
                   (lambda n, V, P, b: (6 * ((P - 1) // P) * n * b, (P - 1) // P * n * V * b), "integer division"),
                   (lambda n, V, P, b: (6 * (P - 1) / P * n, (P - 1) / P * n * V), "multiply by bytes_per_number"),
                   (lambda n, V, P, b: (6 * (P - 1) * n * b, (P - 1) * n * V * b // P), "divide by P"),
+                  (lambda n, V, P, b: (8 * bytes_right(n, V, P, b)[0], 8 * bytes_right(n, V, P, b)[1]), "that is bits"),
                   (lambda n, V, P, b: bytes_right(n, V, P, b) if P > 1 else (3 * n * b, n * V * b), "nothing is sent"),
                   (lambda n, V, P, b: (bytes_right(n, V, P, b)[0] + 1, bytes_right(n, V, P, b)[1]), "the three all-reduces send"),
                   (lambda n, V, P, b: (bytes_right(n, V, P, b)[0], bytes_right(n, V, P, b)[1] + n * b), "gathering the logits sends")],

@@ -172,7 +172,8 @@ def check_owner(fn=None):
                           "ranks, classes 0-2, 3-5, 6-7, 8-9; only the owner's shard of softmax − one-hot gets the −1.")
 
 
-_BYTES_CASES = [(4096, 32768, 8, 4), (8192, 128000, 8, 2), (3072, 30000, 3, 4), (1024, 50000, 2, 4), (2048, 32000, 1, 4)]
+_BYTES_CASES = [(6144, 30720, 6, 4), (4096, 32768, 8, 4), (8192, 128000, 8, 2), (3072, 30000, 3, 4), (1024, 50000, 2, 4),
+                (2048, 32000, 1, 4)]  # first P = 6: with P = 8 the bits of a byte (× 8) look like a missing / P
 
 
 def check_bytes_per_step(fn=None):
@@ -211,6 +212,7 @@ def check_bytes_per_step(fn=None):
                                                       "its all-gather half sends as much again: 2(P − 1)/P per all-reduce"),
                             (2 * ring * n * b, "the forward pass makes three all-reduces of n numbers (the MAX of the maxes, "
                                                "the SUM of the rescaled sums, the SUM of the target logits), not two"),
+                            (8 * 3 * ring * n * b, "that is bits (× 8); bytes_per_number already counts bytes"),
                             (3 * 2 * (p - 1) * n * b, "divide by P: a ring all-reduce sends 2(P − 1) chunks of n/P numbers"),
                             (3 * ring * n, "multiply by bytes_per_number: that is how many numbers are sent, not bytes")):
             if not math.isclose(value, want[0], rel_tol=1e-9) and math.isclose(got[0], value, rel_tol=1e-9):
