@@ -61,6 +61,12 @@ def _loss(tensors, t, v, group, options):
                                                  linear_bias=tensors["b"], **options)
 
 
+def my_groups(world_sizes):
+    """[(P, group of ranks 0 … P − 1)] for each P this rank is in; every rank creates every group, in the same order."""
+    groups = {p: dist.new_group(list(range(p))) for p in world_sizes}
+    return [(p, groups[p]) for p in world_sizes if dist.get_rank() < p]
+
+
 def repeated_backward(case, world_sizes):
     """For each P: two backward passes through one graph (the first with retain_graph), and a loss times 3.
 
@@ -69,22 +75,19 @@ def repeated_backward(case, world_sizes):
     collectives.
     """
     rank = dist.get_rank()
-    groups = {p: dist.new_group(list(range(p))) for p in world_sizes}
     h, w, b, t, options = _problem(case)
     _, want = _reference(h, w, b, t, options)
     records = []
-    for p in world_sizes:
-        if rank >= p:
-            continue
+    for p, group in my_groups(world_sizes):
         tensors, (s, e) = _shard(h, w, b, rank, p)
         names = [name for name in ("h", "w", "b") if tensors[name] is not None]
         leaves = [tensors[name] for name in names]
         expected = [want[name] if name == "h" else want[name][s:e] for name in names]
-        loss = _loss(tensors, t, case["v"], groups[p], options)
+        loss = _loss(tensors, t, case["v"], group, options)
         first = torch.autograd.grad(weighted(loss), leaves, retain_graph=True)
         with P.count_collectives() as second_calls:
             second = torch.autograd.grad(weighted(loss), leaves)
-        tripled = torch.autograd.grad(weighted(_loss(tensors, t, case["v"], groups[p], options)) * 3, leaves)
+        tripled = torch.autograd.grad(weighted(_loss(tensors, t, case["v"], group, options)) * 3, leaves)
         records.append({
             "world_size": p, "rank": rank,
             "first": {n: rel(a, x) for n, a, x in zip(names, first, expected)},
@@ -102,21 +105,18 @@ def without_input_grad(case, world_sizes):
     of each phase ("forward", "backward", "no_grad").
     """
     rank = dist.get_rank()
-    groups = {p: dist.new_group(list(range(p))) for p in world_sizes}
     h, w, b, t, options = _problem(case)
     want_loss, want = _reference(h, w, b, t, options, leaves=("w", "b"))
     records = []
-    for p in world_sizes:
-        if rank >= p:
-            continue
+    for p, group in my_groups(world_sizes):
         tensors, (s, e) = _shard(h, w, b, rank, p, leaves=("w", "b"))
         calls = {}
         with P.count_collectives() as calls["forward"]:
-            loss = _loss(tensors, t, case["v"], groups[p], options)
+            loss = _loss(tensors, t, case["v"], group, options)
         with P.count_collectives() as calls["backward"]:
             weighted(loss).backward()
         with torch.no_grad(), P.count_collectives() as calls["no_grad"]:
-            loss_no_grad = _loss(tensors, t, case["v"], groups[p], options)
+            loss_no_grad = _loss(tensors, t, case["v"], group, options)
         records.append({
             "world_size": p, "rank": rank, "collectives": calls, "grad_input": tensors["h"].grad,
             "loss": rel(loss.detach(), want_loss), "loss_no_grad": rel(loss_no_grad, want_loss),
@@ -131,15 +131,12 @@ def loss_values(case, world_sizes):
     """For each P: this rank's vocab-parallel loss and F.cross_entropy's, as values (for a nan, where a difference
     says nothing), and the gradients' largest magnitudes."""
     rank = dist.get_rank()
-    groups = {p: dist.new_group(list(range(p))) for p in world_sizes}
     h, w, b, t, options = _problem(case)
     want_loss, want = _reference(h, w, b, t, options)
     records = []
-    for p in world_sizes:
-        if rank >= p:
-            continue
+    for p, group in my_groups(world_sizes):
         tensors, _ = _shard(h, w, b, rank, p)
-        loss = _loss(tensors, t, case["v"], groups[p], options)
+        loss = _loss(tensors, t, case["v"], group, options)
         weighted(loss).backward()
         records.append({"world_size": p, "rank": rank, "loss": loss.detach(), "reference": want_loss,
                         "largest_gradient": max(tensors[n].grad.abs().max().item() for n in "hwb" if tensors[n] is not None),

@@ -184,6 +184,13 @@ def records(main, call="single"):
     return [r for rank_records in main[call] for r in rank_records]
 
 
+def one_per_rank_of_every_p(main, call):
+    """The records of a call that runs once per rank of every P (a list of sum(WORLD_SIZES) records)."""
+    got = records(main, call)
+    assert len(got) == sum(WORLD_SIZES), f"expected one record per rank of every P, got {len(got)}"
+    return got
+
+
 def case_records(main, name):
     index = NAMES.index(name)
     return [r for r in records(main) if r["case"] == index]
@@ -233,8 +240,7 @@ def test_the_gradients_equal_single_process_cross_entropy(main, name):
 
 
 def test_a_mean_over_no_rows_is_nan_like_torch_and_its_gradients_are_zero(main):
-    got = records(main, "nan loss")
-    assert len(got) == sum(WORLD_SIZES), f"expected one record per rank of every P, got {len(got)}"
+    got = one_per_rank_of_every_p(main, "nan loss")
     for r in got:
         assert torch.isnan(r["reference"]), "torch's mean over rows that are all ignored should be nan: the case is wrong"
         assert torch.isnan(r["loss"]), (f"vocab-parallel mean loss over rows that are all ignored is {r['loss'].item()} "
@@ -245,8 +251,7 @@ def test_a_mean_over_no_rows_is_nan_like_torch_and_its_gradients_are_zero(main):
 
 
 def test_a_second_backward_gives_the_same_gradients_and_grad_output_scales_them(main):
-    got = records(main, "repeated")
-    assert len(got) == sum(WORLD_SIZES), f"expected one record per rank of every P, got {len(got)}"
+    got = one_per_rank_of_every_p(main, "repeated")
     for r in got:
         where = f"P={r['world_size']}, rank {r['rank']}, case {REPEATED!r}"
         assert set(r["first"]) == {"h", "w", "b"}, f"{where}: expected the gradients of h, W and b, got {set(r['first'])}"
@@ -288,8 +293,7 @@ def test_forward_merges_three_numbers_per_row_per_chunk_and_backward_reduces_onl
 
 def test_without_the_hidden_states_gradient_backward_communicates_nothing(main):
     case = CASES[REPEATED]
-    got = records(main, "without input grad")
-    assert len(got) == sum(WORLD_SIZES), f"expected one record per rank of every P, got {len(got)}"
+    got = one_per_rank_of_every_p(main, "without input grad")
     for r in got:
         where = f"P={r['world_size']}, rank {r['rank']}, H without requires_grad, case {REPEATED!r}"
         calls = r["collectives"]
