@@ -303,8 +303,10 @@ def install_commands(uv, torch):
         extra = ["--torch-backend", "cpu"] if torch == "cpu" else []
         return [
             [uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, PARTIAL],
-            [uv, "pip", "install", "--quiet", "--python", python, "-r", REQUIREMENTS, "-e", ROOT, *pip_settings_for_uv(),
-             *extra],
+            # --system-certs: trust what the system trusts (as Python's own download of uv did), so a network whose
+            # proxy re-signs HTTPS with its own certificate authority (schools, companies) works without settings
+            [uv, "pip", "install", "--quiet", "--system-certs", "--python", python, "-r", REQUIREMENTS, "-e", ROOT,
+             *pip_settings_for_uv(), *extra],
         ]
     extra = ["--extra-index-url", TORCH_CPU_INDEX] if torch == "cpu" else []
     return [
