@@ -24,6 +24,7 @@ FORMULAS = [
     ("label smoothing (07)", r"q = (1 - \varepsilon)\, y + \varepsilon / C"),
     ("gradient (06)", r"\frac{\partial \ell}{\partial z} = p - y \ (\text{or } p - q),\qquad \frac{\partial L}{\partial Z} = \frac{P - Y}{N}"),
     ("binary, one logit (04)", r"\ell = \log(1 + e^{z}) - y z = \max(z, 0) - y z + \log(1 + e^{-|z|})"),
+    ("classes split over P ranks (11)", r"m = \max_r m_r,\quad s = \sum_r s_r\, e^{m_r - m},\quad \ell = m + \log s - \sum_r z_{t,r}"),
 ]
 
 # (loss, input, target, output with reduction='mean', a call that runs with exactly these shapes and dtypes)
@@ -51,6 +52,8 @@ TASKS = [
     ("a class per position (tokens, pixels)", "logits (N, C, L) or (N, C, H, W)", "CrossEntropyLoss; padding: ignore_index", "07, 10"),
     ("soft or smoothed labels", "C logits", "CrossEntropyLoss with probability targets or label_smoothing", "07"),
     ("a vocabulary of 30,000-250,000 tokens", "hidden states and the output weight", "chunked linear + cross-entropy", "09"),
+    ("an output layer too large for one device", "the weight split by class over P ranks",
+     "vocab-parallel cross-entropy: 3 all-reduces of N numbers", "11"),
     ("probabilities you can trust", "logits / T, T fitted on validation data", "temperature scaling, then measure ECE", "08"),
 ]
 

@@ -133,11 +133,11 @@ def _chunk_pass(input, weight, bias, target, keep, label_smoothing, chunk_size, 
         t_safe = torch.where(mine, local_t, 0).long()
         if stats is None:
             z_t = torch.where(mine, logits.gather(1, t_safe[:, None]).squeeze(1), 0.0)
-            qz = keep_share * z_t + spread * logits.sum(1) if eps else z_t  # Σ_c q_c z_c over this shard's classes
-            m = shard.all_reduce(logits.amax(1), "max")  # collective 1: the row's max over all shards
+            qz = keep_share * z_t + spread * logits.sum(1) if eps else z_t  # Σ_c q_c z_c, this shard
+            m = shard.all_reduce(logits.amax(1), "max")  # collective 1: max over all shards
             logits.sub_(m[:, None]).exp_()  # in place: e^{z − m}
-            s = shard.all_reduce(logits.sum(1), "sum")  # collective 2: Σ exp over all shards
-            qz = shard.all_reduce(qz, "sum")  # collective 3: Σ_c q_c z_c over all shards
+            s = shard.all_reduce(logits.sum(1), "sum")  # collective 2: Σ exp, all shards
+            qz = shard.all_reduce(qz, "sum")  # collective 3: Σ_c q_c z_c, all shards
             maxes[rows], sums[rows] = m, s
             losses[rows] = torch.where(k, m + s.log() - qz, 0.0)  # lse − Σ_c q_c z_c
         else:  # the same operations as above, so a second backward gives the same bits

@@ -117,20 +117,21 @@ def combine_shard_statistics(maxes, sums, target_logits):
 
 
 class _Shard:
-    """Which classes this rank's weight holds, and how to merge its row statistics with the other ranks'."""
+    """Which classes this rank holds, and how it merges its row statistics with the other ranks'."""
 
     def __init__(self, start, vocab_size, group):
         self.start, self.vocab_size, self.group = start, vocab_size, group
 
     def all_reduce(self, tensor, op):
-        dist.all_reduce(tensor, op=dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM, group=self.group)
+        op = dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM
+        dist.all_reduce(tensor, op=op, group=self.group)  # in place, on every rank of the group
         return tensor
 
 
 class _CopyToVocabParallel(torch.autograd.Function):
-    """Identity forward; backward sums the ranks' partial ∂L/∂H = Σ_r G_r W_r (Megatron's "f" operator).
+    """Identity forward; backward sums the ranks' parts of ∂L/∂H = Σ_r G_r W_r (Megatron's "f").
 
-    The hidden states' gradient needs every shard: it is the linear layer's communication, not the loss's.
+    The hidden states' gradient needs every shard: the linear layer's communication, not the loss's.
     """
 
     @staticmethod

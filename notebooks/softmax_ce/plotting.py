@@ -143,3 +143,36 @@ def decision_regions(ax, xx, yy, probs, X, y, title=""):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
+
+
+def draw_vocab_split(ax, ranges, n_rows=4):
+    """Notebook 11's diagram: the logits (N × V) split by class into ``ranges`` [(start, stop), ...], one per rank;
+    each rank's block reduced to three numbers per row (m_r, s_r, z_t,r), joined across ranks by three all-reduces."""
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+
+    v, hatches = ranges[-1][1], ["", "//", "..", "xx", "\\\\"]
+    buses = [(-3.9, "1. all-reduce MAX:  $m = \\max_r\\, m_r$"),
+             (-4.8, "2. all-reduce SUM:  $s = \\Sigma_r\\, s_r\\, e^{m_r - m}$ (rescaled after 1.)"),
+             (-5.7, "3. all-reduce SUM:  $z_t = \\Sigma_r\\, z_{t,r}$")]
+    for r, (a, b) in enumerate(ranges):
+        colour = f"C{r}"
+        ax.add_patch(Rectangle((a, 0), b - a, n_rows, facecolor=colour, alpha=0.35, hatch=hatches[r % 5], edgecolor="k"))
+        ax.text((a + b) / 2, n_rows + 0.35, f"rank {r}\nclasses {a}..{b - 1}\n$Z_{r}$: N x {b - a}", ha="center", va="bottom")
+        for k, name in enumerate((f"$m_{r}$", f"$s_{r}$", f"$z_{{t,{r}}}$")):  # the rank's three numbers per row
+            x = a + (b - a) / 2 - 0.9 + 0.9 * k
+            ax.add_patch(Rectangle((x - 0.3, -3.0), 0.6, 1.6, facecolor=colour, alpha=0.6, edgecolor="k"))
+            ax.text(x, -2.2, name, ha="center", va="center")
+            ax.add_artist(FancyArrowPatch(((a + b) / 2, -0.1), (x, -1.35), arrowstyle="-|>", mutation_scale=8, color="0.3"))
+            ax.plot([x, x], [-3.0, buses[k][0]], color="k", lw=1, ls="-")
+            ax.plot(x, buses[k][0], "ko", ms=3)
+    for y, text in buses:  # each reduction joins the same number of every rank
+        ax.plot([ranges[0][0] + 0.5, v + 0.4], [y, y], color="k", lw=1, ls="-")
+        ax.text(v + 0.6, y, text, va="center")
+    ax.text(v + 0.6, -6.7, "then, on every rank, each row's loss:  $\\ell = m + \\log s - z_t$", va="center")
+    for i in range(1, n_rows):
+        ax.plot([0, v], [i, i], color="k", lw=0.5, ls="-")
+    ax.text(-0.2, n_rows / 2, "N rows", ha="right", va="center", rotation=90)
+    ax.set_xlim(-0.8, v + 9.2)
+    ax.set_ylim(-7.1, n_rows + 2.6)
+    ax.set_axis_off()
+    ax.set_title(f"logits Z (N x V) split by class over P = {len(ranges)} ranks: 3 numbers per row and rank, 3 all-reduces")
