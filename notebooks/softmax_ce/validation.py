@@ -101,6 +101,16 @@ def same_shape(x, y):
         raise ValueError(f"target shape {y.shape} must equal input shape {x.shape}; e.g. use target.reshape(input.shape)")
 
 
+def has_shape(arr, name, expected, layout):
+    """``arr`` has the shape ``expected``, a tuple whose ``None`` entries match any size (``(None, None)``: any 2-d array).
+
+    ``layout`` says the shape in words for the message, e.g. ``"(N, C): one row of logits per sample"``.
+    """
+    if arr.ndim != len(expected) or any(e is not None and s != e for s, e in zip(arr.shape, expected)):
+        raise ValueError(f"{name} must have shape {layout}; got shape {arr.shape}")
+    return arr
+
+
 def broadcasts(arr, shape, name):
     """``arr`` broadcasts to ``shape`` (as torch's weight and pos_weight must)."""
     try:
