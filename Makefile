@@ -12,7 +12,9 @@
 #                 BENCH_ARGS=--record re-measures what notebook 09 shows, then make outputs NB=notebooks/09_*),
 #                 how closely softmax_ce agrees with torch for every option combination, and the vocabulary-parallel
 #                 loss's per-rank memory, time and communication for P = 1, 2, 4 ranks (VP_BENCH_ARGS="--n 4096" to
-#                 change the shape; VP_BENCH_ARGS=--record re-measures what notebook 11 shows, under 2 minutes)
+#                 change the shape; VP_BENCH_ARGS=--record re-measures what notebook 11 shows, under 2 minutes),
+#                 sampled softmax's time and bias (SS_BENCH_ARGS) and gradient filtering's speed and error
+#                 (GF_BENCH_ARGS), each with --record for what notebook 12 shows
 #   make suite-time  where the test suite's time goes: per-notebook nbval times, serial vs parallel, slowest files
 #   make setup-time  how long a fresh clone's set-up takes (several fresh clones, median)
 #   make hooks    for maintainers, once per clone: pre-commit's hooks, and git's clean filter that stores notebooks tidy
@@ -71,6 +73,8 @@ bench: setup
 	$(BIN)/python benchmarks/large_vocab.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/torch_agreement.py
 	$(BIN)/python benchmarks/vocab_parallel.py $(VP_BENCH_ARGS)
+	$(BIN)/python benchmarks/sampled_softmax.py $(SS_BENCH_ARGS)
+	$(BIN)/python benchmarks/gradient_filtering.py $(GF_BENCH_ARGS)
 
 suite-time: setup
 	$(BIN)/python benchmarks/suite_time.py

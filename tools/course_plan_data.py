@@ -64,4 +64,14 @@ PRACTISES = {
         "check_owner": (1, 3),  # what each rank holds; where the gradient's −1 goes
         "check_bytes_per_step": (6,),  # ring all-reduce against gathering the logits
     },
+    "12_modern_losses": {
+        "check_z_loss": (1,),  # the z-loss on a stable log-sum-exp
+        "check_soft_cap": (2,),  # soft-capping, not clipping
+        "check_distillation": (3,),  # T² · KL and F.kl_div's conventions
+        "check_clip_loss": (4,),  # cross-entropy over the batch, both ways
+        "check_focal_loss": (5,),  # the focal factor on a stable log p_t
+        "check_sampled_softmax": (6,),  # the log-Q correction
+        "check_sparsemax": (7,),  # sparsemax's closed form
+        "check_kept_classes": (8,),  # which classes gradient filtering skips
+    },
 }

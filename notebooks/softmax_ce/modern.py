@@ -105,8 +105,7 @@ def _distillation_args(student_logits, teacher_logits, temperature, reduction):
     t = check.float_array(teacher_logits, "teacher_logits")
     check.has_shape(t, "teacher_logits", s.shape, f"{s.shape}, the shape of student_logits")
     temp = s.dtype.type(_positive(temperature, "temperature"))
-    if reduction != "batchmean":  # as functional.kl_div: its message lists the other three
-        check.reduction(reduction)
+    check.reduction(reduction, ("batchmean", *check.REDUCTIONS))
     return s, t.astype(s.dtype, copy=False), temp
 
 

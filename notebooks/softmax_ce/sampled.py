@@ -5,8 +5,11 @@
 - ``sampled_softmax_loss``: softmax over the target and S sampled classes only, with the log-Q correction
   (Bengio & Senécal 2008; Jean et al. 2015; TensorFlow's ``sampled_softmax_loss``);
 - ``negative_sampling_loss``: word2vec's −log σ(z_t) − Σ_k log σ(−z_{n_k}) (Mikolov et al. 2013);
+- ``toy_problem``: an output layer whose classes have Zipfian frequencies, the targets drawn from its softmax;
 - ``sampled_softmax_bias``: how far the sampled loss and its gradients are from the full softmax's on a toy
-  problem, for several S, with and without the correction (means and standard errors over repeated draws).
+  problem, for several S, with and without the correction (means and standard errors over repeated draws);
+- ``recorded_benchmark``: what ``benchmarks/sampled_softmax.py --record`` measured (time against the full softmax, and
+  that bias), read from a file.
 
 The losses take what a model's output layer has: hidden states ``input`` (N, D), the output weight
 ``linear_weight`` (V, D) and optional ``linear_bias`` (V,), and class-index ``target`` (N,) (the names of
@@ -15,7 +18,9 @@ they need, N × (S + 1) instead of N × V, and autograd differentiates them (the
 and target rows of the weight). Tested in ``tests/unit/test_sampled.py``.
 """
 
+import json
 import math
+from importlib import resources
 
 import numpy as np
 import torch
@@ -24,40 +29,7 @@ import torch.nn.functional as F
 from . import validation as check
 from .large_vocab import _check_args
 
-# ----------------------------------------------------------------------------- argument checks of this module
-
-
-def _generator(rng):
-    """A NumPy ``Generator``: the draws are then reproducible from its seed, as every random choice in the course."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, e.g. np.random.default_rng(0); got {type(rng).__name__}")
-    return rng
-
-
-def _class_ids(ids, name, vocab_size, ndims=(1,)):
-    """``ids`` is an int64 tensor of class indices in 0 … V − 1 with one of ``ndims`` dimensions."""
-    if not isinstance(ids, torch.Tensor) or ids.dtype != torch.int64:
-        raise TypeError(f"{name} must be a torch tensor of class indices of dtype int64; got "
-                        f"{getattr(ids, 'dtype', type(ids).__name__)}: use torch.as_tensor({name}, dtype=torch.int64)")
-    if ids.ndim not in ndims:
-        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimension(s); got shape {tuple(ids.shape)}")
-    if ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
-        bad = ids.min().item() if ids.min() < 0 else ids.max().item()
-        raise ValueError(f"{name} holds class {bad}, out of range for {vocab_size} classes (0..{vocab_size - 1})")
-    return ids
-
-
-def _log_q(log_q, vocab_size):
-    """The proposal's log-probabilities: a floating tensor of shape (V,), finite (a sampled class has Q > 0)."""
-    if not isinstance(log_q, torch.Tensor) or not log_q.is_floating_point():
-        raise TypeError(f"log_q must be a floating-point torch tensor of shape ({vocab_size},), the proposal's "
-                        f"log-probabilities; got {getattr(log_q, 'dtype', type(log_q).__name__)}")
-    if tuple(log_q.shape) != (vocab_size,):
-        raise ValueError(f"log_q must have shape ({vocab_size},), one log-probability per class; got {tuple(log_q.shape)}")
-    if not torch.isfinite(log_q).all():
-        raise ValueError("log_q must be finite: a class with Q = 0 is never sampled, and as a target its correction "
-                         "−log Q would be infinite; mix in a little of the uniform distribution")
-    return log_q
+# ----------------------------------------------------------------------------- logits of a few classes
 
 
 def _row_logits(input, linear_weight, linear_bias, classes):
@@ -103,7 +75,7 @@ def log_uniform_candidates(vocab_size, n_samples, rng):
     """
     v = check.positive_int(vocab_size, "vocab_size")
     s = check.positive_int(n_samples, "n_samples")
-    u = _generator(rng).random(s)
+    u = check.numpy_generator(rng).random(s)
     ids = np.minimum(np.floor(np.exp(u * math.log(v + 1))).astype(np.int64) - 1, v - 1)  # exp may round up to V + 1
     ids = torch.from_numpy(ids)
     return ids, log_uniform_log_probs(v)[ids]
@@ -131,8 +103,8 @@ def sampled_softmax_loss(input, linear_weight, target, sampled, log_q, *, linear
     """
     _check_args(input, linear_weight, linear_bias, target, reduction, ignore_index, 0.0, 1)
     v = linear_weight.shape[0]
-    _class_ids(sampled, "sampled", v)
-    _log_q(log_q, v)
+    check.class_index_tensor(sampled, "sampled", v)
+    check.log_probability_tensor(log_q, "log_q", v)
     target = target.long()
     keep = target != ignore_index
     t = torch.where(keep, target, torch.zeros_like(target))
@@ -157,7 +129,7 @@ def negative_sampling_loss(input, linear_weight, target, negatives, *, linear_bi
     Returns a scalar, or (N,) for 'none'; 'mean' is over the targets that are not ``ignore_index``.
     """
     _check_args(input, linear_weight, linear_bias, target, reduction, ignore_index, 0.0, 1)
-    _class_ids(negatives, "negatives", linear_weight.shape[0], ndims=(1, 2))
+    check.class_index_tensor(negatives, "negatives", linear_weight.shape[0], ndims=(1, 2))
     if negatives.ndim == 2 and negatives.shape[0] != input.shape[0]:
         raise ValueError(f"negatives of shape (N, K) need one row per row of input (N={input.shape[0]}); "
                          f"got {tuple(negatives.shape)}")
@@ -176,26 +148,49 @@ def negative_sampling_loss(input, linear_weight, target, negatives, *, linear_bi
 # ----------------------------------------------------------------------------- how biased is it?
 
 
-def _toy_problem(n, d, v, rng, peaked):
-    """Hidden states, weight, bias and targets of a toy output layer whose classes have Zipfian frequencies.
+def toy_problem(n, d, v, rng, peaked=False):
+    """Hidden states H (N, D), weight W (V, D), bias b (V,) and targets t (N,) of a toy output layer, float64, whose
+    classes have Zipfian frequencies: b = log Q, the log-uniform Q of ``log_uniform_log_probs`` (a trained model's
+    bias learns the log-frequencies, and Q is that proposal), and t is drawn from the model's own softmax(H Wᵀ + b).
 
-    The bias is log Q (a trained model's bias learns the log-frequencies, and Q is that proposal); the logits add
-    h·w with standard deviation ``scale`` (1, or 3 when ``peaked``: each row's softmax then concentrates on a few
-    classes, most of them rare under Q). The targets are drawn from the model's own softmax.
+    H is standard normal and W normal with standard deviation ``scale`` / √D, so the logits add H·W of standard
+    deviation ``scale`` (1, or 3 when ``peaked``: each row's softmax then concentrates on a few classes, most of
+    them rare under Q). ``rng`` is a NumPy ``Generator``: the same seed gives the same problem.
     """
+    n, d, v = (check.positive_int(a, name) for a, name in ((n, "n"), (d, "d"), (v, "v")))
+    rng = check.numpy_generator(rng)
     scale = 3.0 if peaked else 1.0
     h = torch.from_numpy(rng.standard_normal((n, d)))
     w = torch.from_numpy(rng.standard_normal((v, d)) * (scale / math.sqrt(d)))
     b = log_uniform_log_probs(v)
-    p = torch.softmax(h @ w.T + b, dim=1).numpy()
-    cdf = np.cumsum(p, axis=1)
-    t = (cdf < rng.random((n, 1)) * cdf[:, -1:]).sum(axis=1).clip(max=v - 1)
-    return h, w, b, torch.from_numpy(t.astype(np.int64))
+    u = rng.random((n, 1))
+    t = np.empty(n, dtype=np.int64)
+    for start in range(0, n, 256):  # 256 rows of (N × V) probabilities at a time
+        rows = slice(start, start + 256)
+        cdf = np.cumsum(torch.softmax(h[rows] @ w.T + b, dim=1).numpy(), axis=1)
+        t[rows] = (cdf < u[rows] * cdf[:, -1:]).sum(axis=1).clip(max=v - 1)  # inversion: the first k with cdf_k ≥ u
+    return h, w, b, torch.from_numpy(t)
 
 
 def _mean_se(values):
     a = np.asarray(values, dtype=float)
     return float(a.mean()), float(a.std(ddof=1) / math.sqrt(a.size)) if a.size > 1 else math.nan
+
+
+def _error_of_mean(total, total_sq, count, exact):
+    """Mean ḡ = Σ g / R of R draws against the exact g, over ‖g‖: (‖ḡ − g‖, √(tr Ĉov / R), √(‖ḡ − g‖² − tr Ĉov / R)).
+
+    E‖ḡ − g‖² = ‖E[ḡ] − g‖² + tr Cov / R: the second number is the error the mean would have from the noise alone,
+    tr Ĉov = Σ_i (Σ g_i² − (Σ g_i)² / R) / (R − 1) the sample variances summed over the entries; the third estimates
+    the bias ‖E[g_sampled] − g‖ (0 where the noise explains the whole error; both NaN for R = 1).
+    """
+    norm = torch.linalg.norm(exact)
+    error_sq = torch.linalg.norm(total / count - exact) ** 2
+    if count < 2:
+        return (error_sq.sqrt() / norm).item(), math.nan, math.nan
+    noise_sq = (total_sq - total * total / count).sum().clamp(min=0) / (count - 1) / count
+    bias_sq = (error_sq - noise_sq).clamp(min=0)
+    return (error_sq.sqrt() / norm).item(), (noise_sq.sqrt() / norm).item(), (bias_sq.sqrt() / norm).item()
 
 
 def sampled_softmax_bias(n=256, d=32, v=10_000, n_samples_list=(10, 100, 1000), repeats=20, seed=0, peaked=False,
@@ -211,17 +206,22 @@ def sampled_softmax_bias(n=256, d=32, v=10_000, n_samples_list=(10, 100, 1000), 
       depend on the model, so it changes no gradient, and with the correction this gap tends to 0 as S grows;
     - ``grad_input_error``, ``grad_weight_error``: ‖g − g_full‖ / ‖g_full‖ for the gradients with respect to the
       hidden states (N, D) and the weight (V, D), one draw at a time (bias and noise);
-    and ``grad_input_error_of_mean``: the same for the gradient averaged over the repeats, which keeps the bias and
-    divides the noise's variance by ``repeats`` (no standard error). ``n`` rows, ``d`` hidden size, ``v`` classes;
-    ``peaked`` makes each row's softmax concentrate on a few classes (see ``_toy_problem``); ``remove_accidental_hits``
-    is passed to ``sampled_softmax_loss``. About 1 s of CPU with the defaults (one thread).
+    and, for the gradient averaged over the R = ``repeats`` draws, which keeps the bias and divides the noise's variance
+    by R (``_error_of_mean``), for the hidden states (``grad_input_…``) and the weight (``grad_weight_…``):
+    - ``grad_input_error_of_mean``: ‖ḡ − g_full‖ / ‖g_full‖;
+    - ``grad_input_error_of_mean_noise``: √(tr Ĉov(g) / R) / ‖g_full‖, the part of that error the noise alone explains
+      (the yardstick: an unbiased gradient's error of the mean is about this large);
+    - ``grad_input_bias``: √max(0, error² − noise²), an estimate of ‖E[g_sampled] − g_full‖ / ‖g_full‖.
+    ``n`` rows, ``d`` hidden size, ``v`` classes; ``peaked`` makes each row's softmax concentrate on a few classes
+    (see ``toy_problem``); ``remove_accidental_hits`` is passed to ``sampled_softmax_loss``. About 1 s of CPU with
+    the defaults (one thread).
     """
     n, d, v, repeats = (check.positive_int(a, name) for a, name in ((n, "n"), (d, "d"), (v, "v"), (repeats, "repeats")))
     sizes = [check.positive_int(s, "each entry of n_samples_list") for s in n_samples_list]
     if not sizes:
         raise ValueError("n_samples_list must hold at least one sample size S, e.g. (10, 100, 1000)")
     rng = np.random.default_rng(check.positive_int(seed, "seed", minimum=0))
-    h, w, b, t = _toy_problem(n, d, v, rng, bool(peaked))
+    h, w, b, t = toy_problem(n, d, v, rng, bool(peaked))
     h.requires_grad_(True)
     w.requires_grad_(True)
     full = F.cross_entropy(F.linear(h, w, b), t)
@@ -233,13 +233,15 @@ def sampled_softmax_bias(n=256, d=32, v=10_000, n_samples_list=(10, 100, 1000), 
         for corrected in (True, False):
             offset = torch.log(s * (log_q[t].exp() if corrected else torch.full_like(log_q[t], 1 / v)))
             stats = {"loss_gap": [], "loss_gap_offset": [], "grad_input_error": [], "grad_weight_error": []}
-            sum_g_h = torch.zeros_like(g_h)
+            sums = {part: (torch.zeros_like(g), torch.zeros_like(g)) for part, g in (("input", g_h), ("weight", g_w))}  # Σ g, Σ g²
             for ids in draws:
                 per_row = sampled_softmax_loss(h, w, t, ids, log_q, linear_bias=b, subtract_log_q=corrected,
                                                remove_accidental_hits=remove_accidental_hits, reduction="none")
                 loss = per_row.mean()
                 s_h, s_w = torch.autograd.grad(loss, (h, w))
-                sum_g_h += s_h
+                for (total, total_sq), g in ((sums["input"], s_h), (sums["weight"], s_w)):
+                    total.add_(g)
+                    total_sq.addcmul_(g, g)
                 stats["loss_gap"].append((loss - full).item())
                 stats["loss_gap_offset"].append(((per_row - offset).mean() - full).item())
                 stats["grad_input_error"].append((torch.linalg.norm(s_h - g_h) / torch.linalg.norm(g_h)).item())
@@ -247,6 +249,21 @@ def sampled_softmax_bias(n=256, d=32, v=10_000, n_samples_list=(10, 100, 1000), 
             row = {"n_samples": s, "log_q_correction": corrected}
             for name, values in stats.items():
                 row[name], row[name + "_se"] = _mean_se(values)
-            row["grad_input_error_of_mean"] = (torch.linalg.norm(sum_g_h / repeats - g_h) / torch.linalg.norm(g_h)).item()
+            for part, exact in (("input", g_h), ("weight", g_w)):
+                error, noise, bias = _error_of_mean(*sums[part], repeats, exact)
+                row.update({f"grad_{part}_error_of_mean": error, f"grad_{part}_error_of_mean_noise": noise,
+                            f"grad_{part}_bias": bias})
             rows.append(row)
     return rows
+
+
+# ----------------------------------------------------------------------------- the recorded benchmark
+
+
+def recorded_benchmark():
+    """What ``python benchmarks/sampled_softmax.py --record`` measured: a dict with the ``shape``, the ``problem`` (how
+    it is made), the ``machine``, ``timing`` (the full softmax's and, per S, the sampled loss's median forward +
+    backward seconds, every run, and the ratio to the full one) and ``bias`` (the rows of ``sampled_softmax_bias``).
+    Read from a file, so a notebook showing it stores the same output on every run."""
+    text = resources.files(__package__).joinpath("recorded", "sampled_softmax.json").read_text(encoding="utf-8")
+    return json.loads(text)

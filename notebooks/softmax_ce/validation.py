@@ -52,12 +52,12 @@ def label_smoothing(value):
     return float(value)
 
 
-def reduction(value):
-    """One of 'mean', 'sum', 'none'."""
+def reduction(value, allowed=REDUCTIONS):
+    """One of ``allowed``: by default 'mean', 'sum', 'none'; a loss with more (e.g. 'batchmean') passes its own tuple."""
     if not isinstance(value, str):
         raise TypeError(f"reduction must be a string, got {type(value).__name__}")
-    if value not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {value!r}; expected one of {REDUCTIONS}")
+    if value not in allowed:
+        raise ValueError(f"unknown reduction {value!r}; expected one of {tuple(allowed)}")
     return value
 
 
@@ -177,6 +177,50 @@ def class_indices(target, batch_shape, n_classes, ignore_index):
     if counted.size and counted.max() >= n_classes:
         raise ValueError(f"class index {counted.max()} is out of range for {n_classes} classes (0..{n_classes - 1})")
     return t
+
+
+# ----------------------------------------------------------------------------- torch tensors and random draws
+# (torch is imported inside these checks: the NumPy modules that import this one do not need it)
+
+
+def numpy_generator(rng, name="rng"):
+    """``rng`` is a NumPy ``Generator``: draws are then reproducible from its seed, as every random choice in the course."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator, e.g. np.random.default_rng(0); got {type(rng).__name__}")
+    return rng
+
+
+def class_index_tensor(ids, name, n_classes, ndims=(1,)):
+    """``ids`` is an int64 torch tensor of class indices in 0..C-1 with one of ``ndims`` dimensions."""
+    import torch
+
+    if not isinstance(ids, torch.Tensor) or ids.dtype != torch.int64:
+        raise TypeError(f"{name} must be a torch tensor of class indices of dtype int64; got "
+                        f"{getattr(ids, 'dtype', type(ids).__name__)}: use torch.as_tensor({name}, dtype=torch.int64)")
+    if ids.ndim not in ndims:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimension(s); got shape {tuple(ids.shape)}")
+    if ids.numel() and (ids.min() < 0 or ids.max() >= n_classes):
+        bad = ids.min().item() if ids.min() < 0 else ids.max().item()
+        raise ValueError(f"{name} holds class {bad}, out of range for {n_classes} classes (0..{n_classes - 1})")
+    return ids
+
+
+def log_probability_tensor(log_p, name, n_classes):
+    """``log_p`` is a floating-point torch tensor of shape (C,), one finite log-probability per class (every p > 0)."""
+    import torch
+
+    if not isinstance(log_p, torch.Tensor) or not log_p.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point torch tensor of shape ({n_classes},), one log-probability "
+                        f"per class; got {getattr(log_p, 'dtype', type(log_p).__name__)}")
+    if tuple(log_p.shape) != (n_classes,):
+        raise ValueError(f"{name} must have shape ({n_classes},), one log-probability per class; got {tuple(log_p.shape)}")
+    if not torch.isfinite(log_p).all():
+        raise ValueError(f"{name} must be finite: a class of probability 0 (log-probability -inf) is never drawn, and "
+                         f"as a target its correction -{name} would be infinite; mix in a little of the uniform distribution")
+    return log_p
+
+
+# ----------------------------------------------------------------------------- text
 
 
 def text(value, name, hint):

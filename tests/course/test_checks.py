@@ -4,6 +4,7 @@ import collections
 import contextlib
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -318,6 +319,8 @@ FUNCTION_CHECKERS = list(dict.fromkeys(c for c, _ in RIGHT + STABILITY_RIGHT + G
                                         + TRAPS_RIGHT))
 FUNCTION_CHECKERS += [checks.check_true_class_nll, checks.check_normalise_rows, checks.check_train_steps]  # notebook 00: corpus in LEARNERS
 FUNCTION_CHECKERS += [checks.check_combine_stats, checks.check_owner, checks.check_bytes_per_step]  # notebook 11: corpus in LEARNERS
+FUNCTION_CHECKERS += [checks.check_z_loss, checks.check_soft_cap, checks.check_distillation, checks.check_clip_loss,  # notebook 12:
+                      checks.check_focal_loss, checks.check_sampled_softmax, checks.check_sparsemax, checks.check_kept_classes]  # LEARNERS
 
 
 def test_every_function_checker_is_tested():
@@ -1142,6 +1145,348 @@ LEARNERS.update({
                   (lambda n, V, P, b: bytes_right(n, V, P, b) if P > 1 else (3 * n * b, n * V * b), "nothing is sent"),
                   (lambda n, V, P, b: (bytes_right(n, V, P, b)[0] + 1, bytes_right(n, V, P, b)[1]), "the three all-reduces send"),
                   (lambda n, V, P, b: (bytes_right(n, V, P, b)[0], bytes_right(n, V, P, b)[1] + n * b), "gathering the logits sends")],
+    },
+})
+
+
+# Notebook 12: what learners write, right and wrong (references: torch's F.kl_div, F.cross_entropy, F.normalize,
+# torch.logsumexp, plain loops, and a sparsemax by bisection written here)
+
+
+def lse_row(row):
+    m = max(row)
+    return m + math.log(sum(math.exp(v - m) for v in row))
+
+
+def z_loss_loop(z, alpha):
+    return alpha * sum(lse_row(row) ** 2 for row in np.asarray(z, dtype=np.float64)) / len(z)
+
+
+def z_loss_variant(z, alpha, log_z=lambda z: np.logaddexp.reduce(z, axis=1), square=True, reduce=np.mean, scale=True):
+    """α · reduce((log Z)²) with one of the usual mistakes switched on by a keyword."""
+    lz = log_z(z)
+    return (alpha if scale else 1) * reduce(lz**2 if square else lz)
+
+
+def tanh_by_exp(z, cap):
+    u = z / cap
+    return cap * (np.exp(u) - np.exp(-u)) / (np.exp(u) + np.exp(-u))
+
+
+def kl_torch(s, t, T, reduction="batchmean", student_T=True, teacher_T=True):
+    s, t = torch.tensor(s), torch.tensor(t)
+    log_ps = torch.nn.functional.log_softmax(s / T if student_T else s, dim=1)
+    p_t = torch.nn.functional.softmax(t / T if teacher_T else t, dim=1)
+    with warnings.catch_warnings():  # reduction='mean' warns that it is not the KL divergence: the mistake under test
+        warnings.simplefilter("ignore")
+        return T**2 * torch.nn.functional.kl_div(log_ps, p_t, reduction=reduction)
+
+
+def distill_loop(s, t, T):
+    """Σ_c p_t,c (log p_t,c − log p_s,c) row by row, each log-softmax with its row's max; times T², mean over rows."""
+    total = 0.0
+    for row_s, row_t in zip(np.asarray(s, dtype=np.float64) / T, np.asarray(t, dtype=np.float64) / T):
+        ls, lt = lse_row(row_s), lse_row(row_t)
+        total += sum(math.exp(b - lt) * ((b - lt) - (a - ls)) for a, b in zip(row_s, row_t))
+    return T * T * total / len(s)
+
+
+def distill_min_shift(s, t, T):
+    """log-softmax with the row's min subtracted instead of its max: fine until a row spans more than 709·T."""
+    def log_softmax(x):
+        m = x.min(axis=1, keepdims=True)
+        return x - m - np.log(np.exp(x - m).sum(axis=1, keepdims=True))
+    log_p, log_r = log_softmax(s / T), log_softmax(t / T)
+    return T**2 * np.mean(np.sum(np.exp(log_r) * (log_r - log_p), axis=1))
+
+
+def clip_torch(img, txt, tau, dtype=torch.float64, norm_dim=1, scale=lambda S, tau: S / tau, directions="both", reduction="mean"):
+    """CLIP's loss in torch, with one of the usual mistakes switched on by a keyword."""
+    i = torch.nn.functional.normalize(torch.tensor(img, dtype=dtype), dim=norm_dim) if norm_dim is not None else torch.tensor(img, dtype=dtype)
+    t = torch.nn.functional.normalize(torch.tensor(txt, dtype=dtype), dim=norm_dim) if norm_dim is not None else torch.tensor(txt, dtype=dtype)
+    S = scale(i @ t.T, tau)
+    labels = torch.arange(len(S))
+    i2t = torch.nn.functional.cross_entropy(S, labels, reduction=reduction)
+    t2i = torch.nn.functional.cross_entropy(S.T, labels, reduction=reduction)
+    return {"both": (i2t + t2i) / 2, "i2t": i2t, "t2i": t2i, "same twice": (i2t + i2t) / 2, "added": i2t + t2i}[directions]
+
+
+def clip_loop(img, txt, tau):
+    unit = [[v / math.sqrt(sum(w * w for w in row)) for v in row] for row in np.asarray(img, dtype=np.float64)]
+    other = [[v / math.sqrt(sum(w * w for w in row)) for v in row] for row in np.asarray(txt, dtype=np.float64)]
+    S = [[sum(a * b for a, b in zip(u, o)) / tau for o in other] for u in unit]
+    n = len(S)
+    i2t = sum(lse_row(S[i]) - S[i][i] for i in range(n)) / n
+    t2i = sum(lse_row([S[i][j] for i in range(n)]) - S[j][j] for j in range(n)) / n
+    return (i2t + t2i) / 2
+
+
+def clip_naive(img, txt, tau):  # softmax by exp, without the max: S reaches 1/τ = 100, and exp(100) is inf in float32
+    i = img / np.linalg.norm(img, axis=1, keepdims=True)
+    t = txt / np.linalg.norm(txt, axis=1, keepdims=True)
+    e = np.exp(i @ t.T / tau)
+    d = np.diag(e)
+    return (np.mean(-np.log(d / e.sum(axis=1))) + np.mean(-np.log(d / e.sum(axis=0)))) / 2
+
+
+def focal_torch(z, t, g, dtype=torch.float64):
+    ce = torch.nn.functional.cross_entropy(torch.tensor(z, dtype=dtype), torch.tensor(t), reduction="none")  # −log p_t
+    return ((1 - torch.exp(-ce)) ** g * ce).mean()
+
+
+def focal_loop(z, t, g):
+    total = 0.0
+    for row, tn in zip(np.asarray(z, dtype=np.float64), t):
+        log_pt = row[tn] - lse_row(row)
+        total += -((1 - math.exp(log_pt)) ** g) * log_pt
+    return total / len(t)
+
+
+def focal_variant(z, t, g, factor=lambda p, g: (1 - p) ** g, log=None, pick="target", reduce=np.mean):
+    """The focal loss in NumPy with one of the usual mistakes switched on by a keyword."""
+    log_p = npF.log_softmax(z, dim=1)
+    log_pt = log_p.max(axis=1) if pick == "max" else log_p[np.arange(len(t)), t]
+    p_t = np.exp(log_pt)
+    per_row = -log(p_t, g) if log is not None else -factor(p_t, g) * log_pt
+    return reduce(per_row)
+
+
+def focal_ce(z, t):  # −log p_t per row
+    return torch.nn.functional.cross_entropy(torch.tensor(z, dtype=torch.float64), torch.tensor(t), reduction="none").numpy()
+
+
+def focal_mean_first(z, t, g, one_minus_pt):
+    """The mean over the rows taken before the focal factor: −(1 − p̄)^γ · mean log p_t."""
+    log_pt = -focal_ce(z, t)
+    return -(one_minus_pt(log_pt) ** g) * np.mean(log_pt)
+
+
+def sampled_torch(zt, zs, qt, qs, dtype=torch.float64):
+    logits = torch.cat([torch.tensor(zt - qt, dtype=dtype)[:, None], torch.tensor(zs - qs, dtype=dtype)], dim=1)
+    return torch.logsumexp(logits, dim=1) - logits[:, 0]
+
+
+def sampled_as_cross_entropy(zt, zs, qt, qs):  # the target is class 0 of the S + 1 corrected logits
+    logits = torch.cat([torch.tensor(zt - qt)[:, None], torch.tensor(zs - qs)], dim=1)
+    return torch.nn.functional.cross_entropy(logits, torch.zeros(len(zt), dtype=torch.long), reduction="none")
+
+
+def sampled_with_1_over_k(zt, zs, qt, qs):
+    """The 1/K of the estimate (1/K) Σ e^z / Q kept in the normaliser: the loss minus log K (the same gradient)."""
+    logits = torch.cat([torch.tensor(zt - qt)[:, None], torch.tensor(zs - qs)], dim=1)
+    return torch.log(torch.exp(logits - logits.max(1, keepdim=True).values).sum(1) / zs.shape[1]) + logits.max(1).values - logits[:, 0]
+
+
+def sampled_min_shift(zt, zs, qt, qs):
+    """The log-sum-exp shifted by the row's smallest corrected logit: exp overflows where a row spans ±1000."""
+    logits = np.concatenate([(zt - qt)[:, None], zs - qs], axis=1)
+    m = logits.min(axis=1)
+    return m + np.log(np.exp(logits - m[:, None]).sum(axis=1)) - logits[:, 0]
+
+
+def sampled_loop(zt, zs, qt, qs):
+    return [lse_row([zt[n] - qt[n]] + [zs[n][k] - qs[k] for k in range(len(qs))]) - (zt[n] - qt[n]) for n in range(len(zt))]
+
+
+def sampled_variant(zt, zs, qt, qs, target=lambda zt, qt: zt - qt, samples=lambda zs, qs: zs - qs, first=None, with_target=True):
+    """−first + log(exp(target) + Σ exp(samples)) with the learner's corrections, by np.logaddexp."""
+    a, b = target(zt, qt), samples(zs, qs)
+    norm = np.logaddexp.reduce(np.concatenate([a[:, None], b], axis=1) if with_target else b, axis=1)
+    return norm - (a if first is None else first(zt, qt))
+
+
+def sparsemax_bisect_loop(z):
+    """Bisection on τ until Σ max(z − τ, 0) = 1, row by row: no sorting (another algorithm than the library's)."""
+    out = []
+    for row in np.asarray(z, dtype=np.float64):
+        lo, hi = max(row) - 1, max(row)  # Σ [z − lo]₊ ≥ 1 ≥ Σ [z − hi]₊ = 0
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if sum(max(v - mid, 0.0) for v in row) >= 1 else (lo, mid)
+        p = [max(v - lo, 0.0) for v in row]
+        out.append([v / sum(p) for v in p])
+    return np.array(out)
+
+
+def sparsemax_torch(z, dtype=torch.float64):
+    z = torch.tensor(z, dtype=dtype)
+    z_sorted = torch.sort(z, dim=1, descending=True).values
+    k = torch.arange(1, z.shape[1] + 1, dtype=dtype)
+    cumsum = z_sorted.cumsum(dim=1)
+    support = (1 + k * z_sorted > cumsum).sum(dim=1, keepdim=True)
+    tau = (cumsum.gather(1, support - 1) - 1) / support
+    return torch.clamp(z - tau, min=0)
+
+
+def sparsemax_np(z, k_start=1, descending=True, condition=np.greater, clip=True, cumsum_sorted=True, shift=True, sorted_out=False):
+    """sparsemax in NumPy, each keyword one of the usual mistakes; ``condition=np.greater_equal`` is right too."""
+    z = z - z.max(axis=1, keepdims=True) if shift else z
+    srt = -np.sort(-z, axis=1) if descending else np.sort(z, axis=1)
+    k = np.arange(k_start, z.shape[1] + k_start)
+    cumsum = np.cumsum(srt if cumsum_sorted else z, axis=1)
+    support = condition(1 + k * srt, cumsum).sum(axis=1, keepdims=True)
+    tau = (np.take_along_axis(cumsum, np.maximum(support, 1) - 1, axis=1) - 1) / np.maximum(support, 1)
+    base = srt if sorted_out else z
+    return np.maximum(base - tau, 0) if clip else base - tau
+
+
+def sparsemax_support(z, shift):  # the support size off by one (k + shift), τ from that many sorted logits
+    srt = -np.sort(-z, axis=1)
+    cumsum = np.cumsum(srt, axis=1)
+    k = np.clip((1 + np.arange(1, z.shape[1] + 1) * srt > cumsum).sum(axis=1, keepdims=True) + shift, 1, z.shape[1])
+    return np.maximum(z - (np.take_along_axis(cumsum, k - 1, axis=1) - 1) / k, 0)
+
+
+def sparsemax_first_k(z):
+    """The FIRST k where 1 + k z_(k) > Σ_{i≤k} z_(i) holds instead of the largest: np.argmax(cond) + 1, always 1."""
+    srt = -np.sort(-z, axis=1)
+    cumsum = srt.cumsum(axis=1)
+    k = np.argmax(1 + np.arange(1, z.shape[1] + 1) * srt > cumsum, axis=1) + 1
+    return np.maximum(z - ((cumsum[np.arange(len(z)), k - 1] - 1) / k)[:, None], 0)
+
+
+def kept_loop(probs, eps):
+    return [any(probs[r][j] >= eps for r in range(len(probs))) for j in range(len(probs[0]))]
+
+
+LEARNERS.update({
+    checks.check_z_loss: {
+        "right": [z_loss_loop, lambda z, a: a * (torch.logsumexp(torch.tensor(z), dim=1) ** 2).mean(), z_loss_variant,
+                  lambda z, a: a * (torch.logsumexp(torch.from_numpy(z).float(), dim=-1) ** 2).mean()],  # float32 work
+        "wrong": [(lambda z, a: a * np.mean(np.log(np.exp(z).sum(axis=1)) ** 2), "stable log-sum-exp"),
+                  (lambda z, a: z_loss_variant(z, a, square=False), "forgot the square"),
+                  (lambda z, a: z_loss_variant(z, a, scale=False), "α is missing"),
+                  (lambda z, a: z_loss_variant(z, a, reduce=np.sum), "sum over the rows"),
+                  (lambda z, a: a * np.mean(np.logaddexp.reduce(z, axis=1)) ** 2, "square of the mean"),
+                  (lambda z, a: z_loss_variant(z, a, log_z=lambda z: z.max(axis=1)), "each row's max"),
+                  (lambda z, a: z_loss_variant(z, a, log_z=lambda z: np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1))),
+                   "add the max back"),
+                  (lambda z, a: z_loss_variant(z, a, log_z=lambda z: torch.logsumexp(torch.tensor(z), dim=0).numpy()), "axis=0"),
+                  (lambda z, a: z_loss_variant(z, a, reduce=lambda v: v), "take their mean"),
+                  (lambda z, a: -z_loss_loop(z, a), "sign is flipped"),
+                  (lambda z, a: z_loss_loop(z, a) * (1 + 3e-5), "float32 rounding?"),  # a near miss, shown to 6 digits
+                  (lambda z, a: z_loss_variant(z, a, log_z=lambda z: z.min(axis=1) + np.log(np.exp(z - z.min(axis=1, keepdims=True)).sum(axis=1))),
+                   "not its min")],  # z − min reaches 2000 in a row that spans ±1000: exp overflows
+    },
+    checks.check_soft_cap: {
+        "right": [lambda z, c: c * np.tanh(z / c), lambda z, c: c * torch.tanh(torch.from_numpy(z).float() / c),
+                  lambda z, c: c * (2 * torch.sigmoid(torch.tensor(2 * z / c)) - 1),
+                  lambda z, c: np.vectorize(lambda v: c * math.tanh(v / c))(z)],
+        "wrong": [(lambda z, c: c * np.tanh(z), "divide inside"), (lambda z, c: np.tanh(z / c), "multiply by cap"),
+                  (lambda z, c: np.clip(z, -c, c), "hard clipping"), (lambda z, c: torch.clamp(torch.tensor(z), -c, c), "hard clipping"),
+                  (lambda z, c: z / c, "only the argument"), (lambda z, c: np.tanh(z), "tanh(z) alone"),
+                  (lambda z, c: z, "logits unchanged"), (tanh_by_exp, "np.tanh or torch.tanh"),
+                  (lambda z, c: c * torch.sigmoid(torch.tensor(z / c)), "that is a sigmoid"),
+                  (lambda z, c: c * np.tanh(z * c), "do not multiply")],
+    },
+    checks.check_distillation: {
+        "right": [kl_torch, distill_loop,
+                  lambda s, t, T: T**2 * torch.nn.functional.kl_div(torch.log_softmax(torch.from_numpy(s).float() / T, 1),
+                                                                    torch.log_softmax(torch.from_numpy(t).float() / T, 1),
+                                                                    reduction="batchmean", log_target=True),
+                  lambda s, t, T: T**2 * npF.kl_div(npF.log_softmax(s / T, dim=1), npF.softmax(t / T, dim=1), reduction="batchmean")],
+        "wrong": [(lambda s, t, T: kl_torch(s, t, T) / T**2, "T² is missing"), (lambda s, t, T: kl_torch(s, t, T) / T, "not by T"),
+                  (lambda s, t, T: kl_torch(t, s, T), "KL is reversed"),
+                  (lambda s, t, T: kl_torch(s, t, T, reduction="mean"), "reduction='mean' trap"),
+                  (lambda s, t, T: kl_torch(s, t, T, reduction="sum"), "divide by N"),
+                  (lambda s, t, T: kl_torch(s, t, T, student_T=False), "student's logits by T too"),
+                  (lambda s, t, T: kl_torch(s, t, T, teacher_T=False), "teacher's logits by T too"),
+                  (lambda s, t, T: T**2 * torch.nn.functional.kl_div(torch.softmax(torch.tensor(s) / T, 1), torch.softmax(torch.tensor(t) / T, 1),
+                                                                     reduction="batchmean"), "must be the student's log-probabilities"),
+                  (lambda s, t, T: T**2 * torch.nn.functional.cross_entropy(torch.tensor(s) / T, torch.softmax(torch.tensor(t) / T, 1)),
+                   "teacher's entropy"),
+                  (lambda s, t, T: T**2 * torch.nn.functional.kl_div(torch.log_softmax(torch.tensor(s) / T, 1), torch.log_softmax(torch.tensor(t) / T, 1),
+                                                                     reduction="batchmean"), "log_target=True"),
+                  (lambda s, t, T: T**2 * np.mean(np.sum(naive_rows(t / T) * (np.log(naive_rows(t / T)) - np.log(naive_rows(s / T))), axis=1)),
+                   "log_softmax"),
+                  (lambda s, t, T: -distill_loop(s, t, T), "sign is flipped"),
+                  (lambda s, t, T: kl_torch(s, t, T, student_T=False, teacher_T=False), "temperature inside both softmaxes"),
+                  (lambda s, t, T: T**2 * np.mean(np.sum(npF.softmax(t, dim=1) * (npF.log_softmax(t, dim=1) - npF.log_softmax(s, dim=1)), axis=1)),
+                   "temperature inside both softmaxes"),
+                  (lambda s, t, T: kl_torch(s, t, T, student_T=False, teacher_T=False) / T**2, "at T = 1 and without T²"),
+                  (distill_min_shift, "overflows")],
+    },
+    checks.check_clip_loss: {
+        "right": [clip_torch, clip_loop, lambda i, t, tau: clip_torch(i, t, tau, dtype=torch.float32),
+                  lambda i, t, tau: (lambda S: (np.mean(np.logaddexp.reduce(S, axis=1) - np.diag(S))
+                                                + np.mean(np.logaddexp.reduce(S, axis=0) - np.diag(S))) / 2)(
+                      (i / np.linalg.norm(i, axis=1, keepdims=True)) @ (t / np.linalg.norm(t, axis=1, keepdims=True)).T / tau)],
+        "wrong": [(lambda i, t, tau: clip_torch(i, t, tau, norm_dim=None), "normalise each embedding first"),
+                  (lambda i, t, tau: clip_torch(i, t, tau, directions="i2t"), "one direction, images → texts"),
+                  (lambda i, t, tau: clip_torch(i, t, tau, directions="t2i"), "one direction, texts → images"),
+                  (lambda i, t, tau: clip_torch(i, t, tau, directions="same twice"), "the same direction twice"),
+                  (lambda i, t, tau: clip_torch(i, t, tau, scale=lambda S, tau: S * tau), "multiplying by τ"),
+                  (lambda i, t, tau: clip_torch(i, t, tau, scale=lambda S, tau: S), "divide the similarities by the temperature"),
+                  (lambda i, t, tau: clip_torch(i, t, tau, reduction="sum"), "sums over the N pairs"),
+                  (lambda i, t, tau: clip_torch(i, t, tau, directions="added"), "added the two directions"),
+                  (lambda i, t, tau: clip_torch(i, t, tau, norm_dim=0), "normalised the columns"),
+                  (lambda i, t, tau: clip_torch(i / np.linalg.norm(i), t / np.linalg.norm(t), tau, norm_dim=None), "whole matrix"),
+                  (clip_naive, "overflows in float32")],
+    },
+    checks.check_focal_loss: {
+        "right": [focal_torch, focal_loop, lambda z, t, g: focal_torch(z, t, g, dtype=torch.float32),
+                  lambda z, t, g: np.mean(-(-np.expm1(npF.log_softmax(z, dim=1)[np.arange(len(t)), t])) ** g
+                                          * npF.log_softmax(z, dim=1)[np.arange(len(t)), t])],
+        "wrong": [(lambda z, t, g: focal_variant(z, t, g, factor=lambda p, g: p**g), "not p_t^γ"),
+                  (lambda z, t, g: torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(t)), "plain cross-entropy"),
+                  (lambda z, t, g: focal_variant(z, t, g, reduce=np.sum), "sum over the rows"),
+                  (lambda z, t, g: focal_variant(z, t, g, log=lambda p, g: np.log(p**g)), "exponent of (1 − p_t)"),
+                  (lambda z, t, g: focal_variant(z, t, g, log=lambda p, g: np.log((1 - p) ** g * p)), "does not go inside"),
+                  (lambda z, t, g: focal_variant(z, t, g, factor=lambda p, g: g * (1 - p)), "is a power"),
+                  (lambda z, t, g: focal_variant(z, t, g, pick="max"), "largest probability"),
+                  (lambda z, t, g: np.mean(-(1 - npF.softmax(z, dim=1)[np.arange(len(t)), t]) ** g
+                                           * np.log(npF.softmax(z, dim=1)[np.arange(len(t)), t])), "from log_softmax"),
+                  (lambda z, t, g: focal_variant(z, t, g, reduce=lambda v: v), "one value per row"),
+                  (lambda z, t, g: -focal_loop(z, t, g), "sign is flipped"),
+                  (lambda z, t, g: focal_mean_first(z, t, g, lambda lp: 1 - np.mean(np.exp(lp))), "the factor (1 − p_t)^γ is per row"),
+                  (lambda z, t, g: focal_mean_first(z, t, g, lambda lp: 1 - np.exp(np.mean(lp))), "average at the end"),
+                  (lambda z, t, g: -np.mean((1 - np.exp(-focal_ce(z, t))) ** g) * np.mean(-focal_ce(z, t)), "before applying the focal factor")],
+    },
+    checks.check_sampled_softmax: {
+        "right": [sampled_torch, sampled_loop, sampled_variant, sampled_as_cross_entropy,
+                  lambda *a: sampled_torch(*a, dtype=torch.float32)],
+        "wrong": [(lambda zt, zs, qt, qs: sampled_variant(zt, zs, qt, qs, target=lambda z, q: z, samples=lambda z, q: z), "no log-Q correction"),
+                  (lambda zt, zs, qt, qs: sampled_variant(zt, zs, qt, qs, target=lambda z, q: z + q, samples=lambda z, q: z + q), "not added"),
+                  (lambda zt, zs, qt, qs: sampled_variant(zt, zs, qt, qs, target=lambda z, q: z), "only the sampled logits"),
+                  (lambda zt, zs, qt, qs: sampled_variant(zt, zs, qt, qs, samples=lambda z, q: z), "only the target's logit"),
+                  (lambda zt, zs, qt, qs: sampled_variant(zt, zs, qt, qs, with_target=False), "leaves out the target"),
+                  (lambda zt, zs, qt, qs: sampled_variant(zt, zs, qt, qs, first=lambda z, q: z), "the first term needs the correction"),
+                  (lambda zt, zs, qt, qs: -(zt - qt) + np.log(np.exp(zt - qt) + np.exp(zs - qs).sum(axis=1)), "inf/nan"),
+                  (lambda *a: sampled_torch(*a).mean(), "averaged"), (lambda *a: sampled_torch(*a).sum(), "added up"),
+                  (lambda *a: -sampled_torch(*a), "sign is flipped"),
+                  (lambda *a: sampled_torch(*a).squeeze(), "batch of one"),
+                  (sampled_with_1_over_k, "differ from the expected by −log K"),
+                  (sampled_min_shift, "the row's largest corrected logit"),
+                  (lambda zt, zs, qt, qs: sampled_torch(zt, zs, qt, qs) + np.log(zs.shape[1]), "differ from the expected by +log K"),
+                  (lambda zt, zs, qt, qs: sampled_with_1_over_k(zt, zs, qt, qs).numpy() * 1.0, "not accepted")],
+    },
+    checks.check_sparsemax: {
+        "right": [sparsemax_torch, sparsemax_bisect_loop, lambda z: sparsemax_np(z, condition=np.greater_equal),
+                  lambda z: sparsemax_torch(z, dtype=torch.float32), lambda z: sparsemax_np(z, shift=False)],
+        "wrong": [(lambda z: torch.softmax(torch.tensor(z), dim=1), "that is softmax"),
+                  (lambda z: np.maximum(z, 0) / np.maximum(z, 0).sum(axis=1, keepdims=True), "rescales the positive logits"),
+                  (lambda z: np.maximum(z - z.mean(axis=1, keepdims=True), 0), "not the row's mean"),
+                  (lambda z: sparsemax_support(z, 1), "off by one in the support size"),
+                  (lambda z: sparsemax_support(z, -1), "off by one in the support size"),
+                  (lambda z: sparsemax_np(z, k_start=0), "np.arange(1, V + 1)"),
+                  (lambda z: sparsemax_np(z, k_start=0, shift=False), "np.arange(1, V + 1)"),
+                  (sparsemax_first_k, "LARGEST k"), (lambda z: sparsemax_first_k(z - z.max(axis=1, keepdims=True)), "count the Trues"),
+                  (lambda z: sparsemax_np(z, descending=False), "decreasing order"),
+                  (lambda z: sparsemax_np(z, cumsum_sorted=False), "over the sorted logits"),
+                  (lambda z: sparsemax_np(z, clip=False), "clip at 0"),
+                  (lambda z: sparsemax_np(z, sorted_out=True), "in sorted order"),
+                  (lambda z: sparsemax_np(z.T).T, "axis=0"),
+                  (lambda z: np.where(sparsemax_np(z) > 0, sparsemax_np(z), 1e-9), "exactly 0")],
+    },
+    checks.check_kept_classes: {
+        "right": [lambda p, e: (p >= e).any(axis=0), lambda p, e: (torch.tensor(p) >= e).any(dim=0), kept_loop,
+                  lambda p, e: (p.max(axis=0) >= e).astype(int), lambda p, e: ~(p < e).all(axis=0)],
+        "wrong": [(lambda p, e: (p >= e).all(axis=0), "EVERY row"), (lambda p, e: (p >= e).any(axis=1), "axis=1"),
+                  (lambda p, e: (torch.tensor(p) > e).any(dim=0), "eps itself is kept"),
+                  (lambda p, e: (p < e).all(axis=0), "skipped mask"), (lambda p, e: p.mean(axis=0) >= e, "mean over the rows"),
+                  (lambda p, e: p.sum(axis=0) >= e, "sum over the rows"), (lambda p, e: np.flatnonzero((p >= e).any(axis=0)), "indices"),
+                  (lambda p, e: p >= e, "one value per entry"), (lambda p, e: p.max(axis=0), "True/False"),
+                  (lambda p, e: (p < e).any(axis=0), "as soon as one row is below eps")],
     },
 })
 

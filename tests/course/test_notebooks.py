@@ -113,8 +113,9 @@ def test_structure_title_goals_exercises_solutions(path):
     sources = ["".join(c["source"]) for c in cells]
     assert any("## Exercises" in s for s in sources), "the exercises come under a '## Exercises' heading"
     exercises = [i for i, s in enumerate(sources) if cells[i]["cell_type"] == "code" and "passed = check_" in s]
-    assert 2 <= len(exercises) <= 4, (f"{len(exercises)} exercises found: a notebook has 2 to 4, each a code cell with "
-                                      "`passed = check_x(...)`, followed by its solution cell (README, 'Adding a notebook')")
+    most = 8 if path.stem == "12_modern_losses" else 4  # notebook 12: one exercise per technique, eight techniques
+    assert 2 <= len(exercises) <= most, (f"{len(exercises)} exercises found: a notebook has 2 to {most}, each a code cell "
+                                         "with `passed = check_x(...)`, followed by its solution cell (README, 'Adding a notebook')")
     for i in exercises:
         solution = cells[i + 1]
         assert "solution" in solution["metadata"].get("tags", []), f"{cell_name(solution)}, after the exercise in {cell_name(cells[i])} should be the tagged solution"

@@ -373,7 +373,9 @@ BAD_INPUTS = [
     ("distillation temperature < 0", lambda: modern.distillation_loss_grad(X, X, temperature=-2.0), ValueError,
      "temperature must be > 0, got -2"),
     ("distillation unknown reduction", lambda: modern.distillation_loss(X, X, reduction="batch_mean"), ValueError,
-     "unknown reduction 'batch_mean'"),
+     r"unknown reduction 'batch_mean'; expected one of \('batchmean', 'mean', 'sum', 'none'\)"),  # lists its own 'batchmean'
+    ("distillation_grad reduction None", lambda: modern.distillation_loss_grad(X, X, reduction=None), TypeError,
+     "reduction must be a string, got NoneType"),
     ("info_nce keys of another shape", lambda: modern.info_nce(E, E[:1]), ValueError,
      r"keys must have shape \(2, 2\), the shape of queries"),
     ("info_nce 1-d queries", lambda: modern.info_nce(E[0], E[0]), ValueError, r"queries must have shape \(N, D\)"),

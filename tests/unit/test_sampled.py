@@ -285,6 +285,8 @@ BAD_INPUTS = [
     ("n_samples a float", lambda: SS.log_uniform_candidates(10, 2.0, np.random.default_rng(0)), TypeError, "n_samples must be an int"),
     ("rng a seed", lambda: SS.log_uniform_candidates(10, 2, 0), TypeError, "rng must be a numpy.random.Generator"),
     ("no sample sizes", lambda: SS.sampled_softmax_bias(n_samples_list=(10, 0)), ValueError, "each entry of n_samples_list"),
+    ("toy problem from a seed", lambda: SS.toy_problem(4, 2, 10, 0), TypeError, "rng must be a numpy.random.Generator"),
+    ("toy problem of no classes", lambda: SS.toy_problem(4, 2, 0, np.random.default_rng(0)), ValueError, "v must be an int >= 1"),
 ]
 
 

@@ -1,10 +1,11 @@
-"""Exercise checkers, one module per notebook (nb00_tools.py ... nb11_vocab_parallel.py) on one shared harness
+"""Exercise checkers, one module per notebook (nb00_tools.py ... nb12_modern_losses.py) on one shared harness
 (_harness.py). Each checker prints "Correct!" or exactly what is wrong, returns True/False, and never crashes.
 
 A checker calls the learner's function on fixed inputs (several cases: N != C, N = 1, wide rows, ±1000, float32),
 compares with the tested library (``softmax_ce.functional``, ``gradients``, ``metrics``, ``large_vocab``,
-``parallel``) and, when the answer is wrong, looks for the usual mistake (wrong axis, overflow, a missing minus sign...) so the message says
-what to fix. Exercises use ``passed = check_x(my_fn)``; solutions ``assert check_x(...)``. Import them from here:
+``parallel``, ``modern``, ``sparse``, ``sampled``) and, when the answer is wrong, looks for the usual mistake (wrong
+axis, overflow, a missing minus sign...) so the message says what to fix. Exercises use ``passed = check_x(my_fn)``;
+solutions ``assert check_x(...)``. Import them from here:
 ``from softmax_ce.checks import check_x`` works for every notebook.
 """
 
@@ -21,6 +22,16 @@ from .nb08_training_a_classifier import check_best_temperature, check_ece, check
 from .nb09_large_vocabulary import check_chunk_rows, check_merge_stats
 from .nb10_trap_gallery import check_onehot_to_indices, check_prior_loss, check_safe_mean_loss, check_smoothing_conversion
 from .nb11_vocab_parallel import check_bytes_per_step, check_combine_stats, check_owner
+from .nb12_modern_losses import (
+    check_clip_loss,
+    check_distillation,
+    check_focal_loss,
+    check_kept_classes,
+    check_sampled_softmax,
+    check_soft_cap,
+    check_sparsemax,
+    check_z_loss,
+)
 
 __all__ = [
     "NOT_DONE",
@@ -62,4 +73,12 @@ __all__ = [
     "check_combine_stats",
     "check_owner",
     "check_bytes_per_step",
+    "check_z_loss",
+    "check_soft_cap",
+    "check_distillation",
+    "check_clip_loss",
+    "check_focal_loss",
+    "check_sampled_softmax",
+    "check_sparsemax",
+    "check_kept_classes",
 ]
